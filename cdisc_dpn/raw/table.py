@@ -1,0 +1,32 @@
+"""RawTable: one CRF form as read, every cell as text, with row provenance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+# Provenance columns carried through mapping; never written to SDTM.
+SOURCE_FILE = "__source_file"
+SOURCE_ROW = "__source_row"
+PROVENANCE = (SOURCE_FILE, SOURCE_ROW)
+
+
+@dataclass
+class RawTable:
+    """A form's rows as strings ("" for empty), plus SOURCE_FILE / SOURCE_ROW columns.
+
+    SOURCE_ROW is the 1-based row in the file as a person sees it in a spreadsheet:
+    the header is row 1, the first data row is row 2.
+    """
+
+    form: str
+    path: Path
+    frame: pd.DataFrame
+
+    @property
+    def data_columns(self) -> list[str]:
+        return [c for c in self.frame.columns if c not in PROVENANCE]
+
+    def __len__(self) -> int:
+        return len(self.frame)
