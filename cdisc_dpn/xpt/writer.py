@@ -1,0 +1,364 @@
+"""SAS transport (XPORT) version 5 writer, to the FDA Technical Conformance Guide.
+
+Own implementation of the layout in SAS TS-140 ("The record layout of a data set in SAS transport
+(XPORT) format"): 80-byte records; library header, member header, descriptor, NAMESTR records of
+140 bytes, OBS header, then the observations packed fixed-width with no separators, the last record
+padded with blanks.
+
+Numbers are converted from IEEE 754 to IBM 370 hexadecimal floating point for whole columns at once
+with numpy. The conversion is exact for every double in the IBM range: a 53-bit IEEE significand
+always fits the 56-bit IBM fraction, even after the 0..3 bit shift that hex normalisation needs.
+  * NaN / None / pd.NA  -> SAS missing "." (0x2E then 7 zero bytes)
+  * 0.0 and -0.0        -> 8 zero bytes (IBM has no signed zero in SAS practice; pyreadstat does the same)
+  * |x| >= 16**63 (~7.2e75) or +-inf -> refused (XPT-NUM-RANGE, OutputError), never garbage
+  * 0 < |x| < 16**-65 (~5.4e-79)     -> 0, reported as XPT-NUM-UNDERFLOW warning by check_dataset
+
+Output is deterministic: header dates come from `created` (default 2000-01-01T00:00:00), never
+from the clock; files are written to a temporary file in the target folder and moved into place.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.errors import Finding, OutputError, Severity
+from cdisc_dpn.xpt.checks import IBM_MAX, byte_lengths, char_values, check_dataset
+from cdisc_dpn.xpt.metadata import NUM_LENGTH, XptDataset, is_valid_name
+
+RECORD = 80
+NAMESTR_LENGTH = 140
+DEFAULT_CREATED = datetime(2000, 1, 1, 0, 0, 0)
+DEFAULT_MAX_BYTES = 5 * 1024 ** 3          # FDA TCG: split datasets larger than 5 GB
+SAS_VERSION = "9.4"
+SAS_OS = "CDISCDPN"
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_CHUNK_ROWS = 100_000
+_MISSING = np.uint64(0x2E) << np.uint64(56)
+_FORMAT = re.compile(r"(\$?[A-Z_][A-Z0-9_]*?)(\d*)\.(\d*)")
+
+
+@dataclass(frozen=True)
+class XptWriteResult:
+    path: Path
+    rows: int
+    bytes: int
+    lengths: Mapping[str, int] = field(hash=False)   # final length per variable, in output order
+
+
+@dataclass(frozen=True)
+class _Layout:
+    names: tuple[str, ...]
+    is_char: tuple[bool, ...]
+    lengths: tuple[int, ...]
+    offsets: tuple[int, ...]
+
+    @property
+    def obs_length(self) -> int:
+        return sum(self.lengths)
+
+
+def xpt_file_name(dataset: str) -> str:
+    """File name for a dataset: "DM" -> "dm.xpt". Refuses names that are not XPT names (no path escapes)."""
+    _require_name(dataset)
+    return f"{dataset.lower()}.xpt"
+
+
+def _require_name(dataset: str) -> None:
+    if not is_valid_name(dataset):
+        raise OutputError(
+            f"dataset name {dataset!r} is not a valid XPT v5 name",
+            [Finding(code="XPT-NAME", severity=Severity.ERROR, stage="write", dataset=str(dataset),
+                     message=f"dataset name {dataset!r} is not a valid XPT v5 name",
+                     fix="use at most 8 upper-case letters, digits or underscores, starting with a letter")],
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# IBM 370 doubles
+
+
+def ieee_to_ibm(values: np.ndarray) -> np.ndarray:
+    """Big-endian IBM 370 doubles (dtype '>u8') for a float64 array; NaN becomes SAS missing ".".
+
+    Raises OutputError for infinities and magnitudes >= 16**63; values below 16**-65 become 0.
+    """
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    bits = x.view(np.uint64)
+    sign = bits & np.uint64(0x8000_0000_0000_0000)
+    biased = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
+    significand = (bits & np.uint64(0x000F_FFFF_FFFF_FFFF)) | np.uint64(1 << 52)
+    # x = significand / 2**53 * 2**b with significand / 2**53 in [0.5, 1)
+    b = biased - 1022
+    q = -((-b) // 4)                       # ceil(b / 4): the base-16 exponent
+    shift = (3 - (4 * q - b)).astype(np.uint64)   # 0..3: left shift into the 56-bit fraction
+    fraction = significand << shift        # exact: at most 56 bits
+    exponent = q + 64
+    nan = np.isnan(x)
+    overflow = ~nan & ((exponent > 127) | (biased == 0x7FF))
+    if overflow.any():
+        first = int(np.flatnonzero(overflow)[0])
+        raise OutputError(
+            f"{int(overflow.sum())} numeric values are outside the IBM double range (first: {x[first]!r})",
+            [Finding(code="XPT-NUM-RANGE", severity=Severity.ERROR, stage="write", row=first + 1,
+                     value=repr(x[first]), message="value cannot be stored as an IBM double",
+                     fix="run check_dataset before writing and correct the values")],
+        )
+    zero = (biased == 0) | (exponent < 0)  # zeros, IEEE subnormals and IBM underflow -> 0
+    safe_exponent = np.clip(exponent, 0, 127).astype(np.uint64)
+    out = sign | (safe_exponent << np.uint64(56)) | fraction
+    out[zero] = 0
+    out[nan] = _MISSING
+    return out.astype(">u8")
+
+
+# --------------------------------------------------------------------------------------------
+# header records
+
+
+def _sas_datetime(value: datetime) -> bytes:
+    text = f"{value.day:02d}{_MONTHS[value.month - 1]}{value.year % 100:02d}:{value:%H:%M:%S}"
+    return text.encode("ascii")
+
+
+def _text(value: str, width: int) -> bytes:
+    data = value.encode("ascii")
+    if len(data) > width:
+        raise OutputError(f"{value!r} does not fit in {width} bytes")
+    return data.ljust(width, b" ")
+
+
+def _header(kind: str, numbers: str = "0" * 30) -> bytes:
+    record = f"HEADER RECORD*******{kind:<8}HEADER RECORD!!!!!!!{numbers}  ".encode("ascii")
+    assert len(record) == RECORD
+    return record
+
+
+def _parse_format(display_format: str | None) -> tuple[bytes, int, int]:
+    if not display_format:
+        return b" " * 8, 0, 0
+    match = _FORMAT.fullmatch(display_format.upper())
+    if not match:
+        raise OutputError(f"display format {display_format!r} is not a SAS format like DATE9. or 8.2")
+    name, width, decimals = match.groups()
+    return _text(name, 8), int(width or 0), int(decimals or 0)
+
+
+def _namestr(number: int, var, is_char: bool, length: int, position: int) -> bytes:
+    form, form_width, form_decimals = _parse_format(var.display_format)
+    record = b"".join([
+        (2 if is_char else 1).to_bytes(2, "big"),   # ntype
+        (0).to_bytes(2, "big"),                     # nhfun
+        length.to_bytes(2, "big"),                  # nlng
+        number.to_bytes(2, "big"),                  # nvar0
+        _text(var.name, 8),                         # nname
+        _text(var.label, 40),                       # nlabel
+        form,                                       # nform
+        form_width.to_bytes(2, "big"),              # nfl
+        form_decimals.to_bytes(2, "big"),           # nfd
+        (0).to_bytes(2, "big"),                     # nfj: left justified
+        b"\x00\x00",                                # nfill
+        b" " * 8,                                   # niform
+        (0).to_bytes(2, "big"),                     # nifl
+        (0).to_bytes(2, "big"),                     # nifd
+        position.to_bytes(4, "big"),                # npos
+        b"\x00" * 52,                               # rest
+    ])
+    assert len(record) == NAMESTR_LENGTH
+    return record
+
+
+def _pad(data: bytes) -> bytes:
+    remainder = len(data) % RECORD
+    return data if remainder == 0 else data + b" " * (RECORD - remainder)
+
+
+def _header_bytes(meta: XptDataset, layout: _Layout, created: datetime) -> bytes:
+    stamp = _sas_datetime(created)
+    version, system = _text(SAS_VERSION, 8), _text(SAS_OS, 8)
+    parts = [
+        _header("LIBRARY"),
+        b"SAS     SAS     SASLIB  " + version + system + b" " * 24 + stamp,
+        stamp + b" " * 64,
+        _header("MEMBER", "000000000000000001600000000140"),
+        _header("DSCRPTR"),
+        b"SAS     " + _text(meta.name, 8) + b"SASDATA " + version + system + b" " * 24 + stamp,
+        stamp + b" " * 16 + _text(meta.label, 40) + b" " * 8,
+        _header("NAMESTR", f"000000{len(meta.variables):04d}00000000000000000000"),
+    ]
+    namestrs = b"".join(
+        _namestr(i + 1, var, layout.is_char[i], layout.lengths[i], layout.offsets[i])
+        for i, var in enumerate(meta.variables)
+    )
+    return b"".join(parts) + _pad(namestrs) + _header("OBS")
+
+
+# --------------------------------------------------------------------------------------------
+# observations
+
+
+def _layout(frame: pd.DataFrame, meta: XptDataset, lengths: Mapping[str, int] | None = None) -> _Layout:
+    names, is_char, sizes, offsets = [], [], [], []
+    position = 0
+    for var in meta.variables:
+        char = var.is_char
+        if not char:
+            size = NUM_LENGTH
+        elif lengths is not None and var.name in lengths:
+            size = int(lengths[var.name])
+        elif var.length is not None:
+            size = int(var.length)
+        else:
+            values = char_values(frame[var.name])
+            size = max(1, int(byte_lengths(values).max()) if len(values) else 1)
+        names.append(var.name)
+        is_char.append(char)
+        sizes.append(size)
+        offsets.append(position)
+        position += size
+    return _Layout(tuple(names), tuple(is_char), tuple(sizes), tuple(offsets))
+
+
+def _char_block(series: pd.Series, length: int, name: str) -> np.ndarray:
+    values = char_values(series)
+    try:
+        data = values.astype(f"S{length}")
+    except UnicodeEncodeError as exc:
+        raise OutputError(f"variable {name} has non-ASCII text; run check_dataset / transliterate first") from exc
+    except TypeError as exc:
+        raise OutputError(f"variable {name} has non-text values; run check_dataset first") from exc
+    raw = data.tobytes().replace(b"\x00", b" ")       # numpy pads with NUL; XPT pads with blanks
+    return np.frombuffer(raw, dtype=np.uint8).reshape(len(values), length)
+
+
+def _observations(frame: pd.DataFrame, layout: _Layout, start: int, stop: int) -> bytes:
+    part = frame.iloc[start:stop]
+    rows = len(part)
+    block = np.empty((rows, layout.obs_length), dtype=np.uint8)
+    for name, char, length, offset in zip(layout.names, layout.is_char, layout.lengths, layout.offsets):
+        if char:
+            block[:, offset:offset + length] = _char_block(part[name], length, name)
+        else:
+            numbers = part[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            block[:, offset:offset + 8] = ieee_to_ibm(numbers).view(np.uint8).reshape(rows, 8)
+    return block.tobytes()
+
+
+def _row_chunks(total: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, total, chunk_rows):
+        yield start, min(total, start + chunk_rows)
+
+
+def _atomic_write(path: Path, pieces: Iterator[bytes]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    written = 0
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for piece in pieces:
+                out.write(piece)
+                written += len(piece)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return written
+
+
+def _write(path: Path, frame: pd.DataFrame, meta: XptDataset, layout: _Layout, created: datetime,
+           start: int, stop: int, chunk_rows: int) -> XptWriteResult:
+    header = _header_bytes(meta, layout, created)
+
+    def pieces() -> Iterator[bytes]:
+        yield header
+        tail = 0
+        for a, b in _row_chunks(stop - start, chunk_rows):
+            data = _observations(frame, layout, start + a, start + b)
+            tail = (tail + len(data)) % RECORD
+            yield data
+        if tail:
+            yield b" " * (RECORD - tail)
+
+    written = _atomic_write(path, pieces())
+    return XptWriteResult(path=path, rows=stop - start, bytes=written,
+                          lengths=dict(zip(layout.names, layout.lengths)))
+
+
+def _prepare(frame: pd.DataFrame, meta: XptDataset, check: bool) -> None:
+    _require_name(meta.name)
+    if check:
+        errors = [f for f in check_dataset(frame, meta) if f.severity is Severity.ERROR]
+        if errors:
+            raise OutputError(f"{meta.name}: {len(errors)} XPT constraint violations; nothing written", errors)
+
+
+def write_xpt(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset, *,
+              created: datetime = DEFAULT_CREATED, check: bool = True,
+              chunk_rows: int = _CHUNK_ROWS) -> XptWriteResult:
+    """Write `frame` as a SAS XPORT v5 file with the variables (order, labels, lengths) of `meta`.
+
+    With check=True (default) check_dataset runs first and any ERROR finding raises OutputError
+    carrying all findings; nothing is written then. The file appears atomically.
+    """
+    _prepare(frame, meta, check)
+    layout = _layout(frame, meta)
+    return _write(Path(path), frame, meta, layout, created, 0, len(frame), chunk_rows)
+
+
+def expected_size(frame: pd.DataFrame, meta: XptDataset, lengths: Mapping[str, int] | None = None) -> int:
+    """Bytes write_xpt would produce for `frame` (without writing)."""
+    layout = _layout(frame, meta, lengths)
+    return _size(meta, layout, len(frame))
+
+
+def _size(meta: XptDataset, layout: _Layout, rows: int) -> int:
+    header = len(_header_bytes(meta, layout, DEFAULT_CREATED))
+    data = rows * layout.obs_length
+    return header + -(-data // RECORD) * RECORD
+
+
+def split_dataset(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset,
+                  max_bytes: int = DEFAULT_MAX_BYTES, split_dir: str | os.PathLike | None = None, *,
+                  created: datetime = DEFAULT_CREATED, check: bool = True,
+                  chunk_rows: int = _CHUNK_ROWS) -> list[Path]:
+    """Write the full dataset to `path`; when it exceeds `max_bytes`, also write numbered parts.
+
+    Parts go to `split_dir` (default: <folder of path>/split) as <name>1.xpt, <name>2.xpt, ...; each is
+    at most `max_bytes`, no row is broken across parts, and every part carries the same metadata
+    (dataset name, labels and the full dataset's variable lengths). Returns the part paths (empty
+    when no split is needed).
+    """
+    _prepare(frame, meta, check)
+    path = Path(path)
+    layout = _layout(frame, meta)
+    _write(path, frame, meta, layout, created, 0, len(frame), chunk_rows)
+    total = _size(meta, layout, len(frame))
+    if total <= max_bytes:
+        return []
+    header = _size(meta, layout, 0)
+    room = (max_bytes - header) // RECORD * RECORD
+    rows_per_part = room // layout.obs_length if layout.obs_length else 0
+    if rows_per_part < 1:
+        raise OutputError(f"{meta.name}: max_bytes={max_bytes} cannot hold the header and one row "
+                          f"({header} + {layout.obs_length} bytes)")
+    folder = Path(split_dir) if split_dir is not None else path.parent / "split"
+    stem = meta.name.lower()
+    parts = []
+    for number, start in enumerate(range(0, len(frame), rows_per_part), start=1):
+        stop = min(len(frame), start + rows_per_part)
+        part = folder / f"{stem}{number}.xpt"
+        _write(part, frame, meta, layout, created, start, stop, chunk_rows)
+        parts.append(part)
+    return parts
