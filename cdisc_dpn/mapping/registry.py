@@ -23,20 +23,29 @@ class Algorithm:
     phase: str
     summary: str
     kind: str = "variable"   # variable | records | source
+    reads: str | None = None  # dataset read when params give no `dataset:` (ordering dependency)
+
+    def datasets_read(self, params) -> set[str]:
+        """Finished datasets this call needs; they are built first."""
+        named = params.get("dataset", self.reads) if self.phase == DATASET else params.get("dataset")
+        if named is None:
+            return set()
+        return {str(n).upper() for n in ([named] if isinstance(named, str) else named)}
 
 
 _REGISTRY: dict[str, Algorithm] = {}
 
 
 def register(name: str, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), phase: str = ROW,
-             kind: str = "variable") -> Callable[[Callable], Callable]:
+             kind: str = "variable", reads: str | None = None) -> Callable[[Callable], Callable]:
     """Decorator adding a function to the registry; its docstring's first line is its summary."""
 
     def wrap(function: Callable) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"algorithm {name!r} registered twice")
         summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        _REGISTRY[name] = Algorithm(name, function, frozenset(required), frozenset(optional), phase, summary, kind)
+        _REGISTRY[name] = Algorithm(name, function, frozenset(required), frozenset(optional) | {"dataset"} if reads else frozenset(optional),
+                                    phase, summary, kind, reads)
         return function
 
     return wrap

@@ -40,7 +40,7 @@ DEFAULT_MAX_BYTES = 5 * 1024 ** 3          # FDA TCG: split datasets larger than
 SAS_VERSION = "9.4"
 SAS_OS = "CDISCDPN"
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_CHUNK_ROWS = 100_000
+_CHUNK_ROWS = 20_000
 _MISSING = np.uint64(0x2E) << np.uint64(56)
 _FORMAT = re.compile(r"(\$?[A-Z_][A-Z0-9_]*?)(\d*)\.(\d*)")
 
@@ -204,10 +204,21 @@ def _header_bytes(meta: XptDataset, layout: _Layout, created: datetime) -> bytes
 # observations
 
 
-def _layout(frame: pd.DataFrame, meta: XptDataset, lengths: Mapping[str, int] | None = None) -> _Layout:
+def _column_arrays(frame: pd.DataFrame, meta: XptDataset) -> list[np.ndarray]:
+    """One array per variable: object array of str ("" for missing) or float64 (NaN for missing)."""
+    arrays = []
+    for var in meta.variables:
+        if var.is_char:
+            arrays.append(char_values(frame[var.name]))
+        else:
+            arrays.append(frame[var.name].to_numpy(dtype=np.float64, na_value=np.nan))
+    return arrays
+
+
+def _layout(meta: XptDataset, arrays: list[np.ndarray], lengths: Mapping[str, int] | None = None) -> _Layout:
     names, is_char, sizes, offsets = [], [], [], []
     position = 0
-    for var in meta.variables:
+    for var, values in zip(meta.variables, arrays):
         char = var.is_char
         if not char:
             size = NUM_LENGTH
@@ -216,7 +227,6 @@ def _layout(frame: pd.DataFrame, meta: XptDataset, lengths: Mapping[str, int] | 
         elif var.length is not None:
             size = int(var.length)
         else:
-            values = char_values(frame[var.name])
             size = max(1, int(byte_lengths(values).max()) if len(values) else 1)
         names.append(var.name)
         is_char.append(char)
@@ -226,37 +236,38 @@ def _layout(frame: pd.DataFrame, meta: XptDataset, lengths: Mapping[str, int] | 
     return _Layout(tuple(names), tuple(is_char), tuple(sizes), tuple(offsets))
 
 
-def _char_block(series: pd.Series, length: int, name: str) -> np.ndarray:
-    values = char_values(series)
+def _encode_text(values: np.ndarray, length: int, name: str) -> np.ndarray:
+    """(rows, length) uint8 block: ASCII bytes padded with blanks."""
     try:
         data = values.astype(f"S{length}")
     except UnicodeEncodeError as exc:
         raise OutputError(f"variable {name} has non-ASCII text; run check_dataset / transliterate first") from exc
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise OutputError(f"variable {name} has non-text values; run check_dataset first") from exc
-    raw = data.tobytes().replace(b"\x00", b" ")       # numpy pads with NUL; XPT pads with blanks
-    return np.frombuffer(raw, dtype=np.uint8).reshape(len(values), length)
+    block = data.view(np.uint8).reshape(len(values), length)
+    # numpy pads with NUL; XPT pads with blanks (0x20): NUL | 0x20 == 0x20, other bytes untouched
+    np.bitwise_or(block, np.left_shift((block == 0).view(np.uint8), 5), out=block)
+    return block
 
 
-def _observations(frame: pd.DataFrame, layout: _Layout, start: int, stop: int) -> bytes:
-    part = frame.iloc[start:stop]
-    rows = len(part)
-    block = np.empty((rows, layout.obs_length), dtype=np.uint8)
-    for name, char, length, offset in zip(layout.names, layout.is_char, layout.lengths, layout.offsets):
-        if char:
-            block[:, offset:offset + length] = _char_block(part[name], length, name)
-        else:
-            numbers = part[name].to_numpy(dtype=np.float64, na_value=np.nan)
-            block[:, offset:offset + 8] = ieee_to_ibm(numbers).view(np.uint8).reshape(rows, 8)
-    return block.tobytes()
+def _observations(arrays: list[np.ndarray], layout: _Layout, start: int, stop: int,
+                  chunk_rows: int) -> Iterator[memoryview]:
+    """Packed observation bytes for rows start..stop, one reused buffer per chunk (cache friendly)."""
+    buffer = np.empty((min(chunk_rows, max(stop - start, 1)), layout.obs_length), dtype=np.uint8)
+    for a in range(start, stop, chunk_rows):
+        b = min(stop, a + chunk_rows)
+        rows = b - a
+        block = buffer[:rows]
+        for values, name, char, length, offset in zip(
+                arrays, layout.names, layout.is_char, layout.lengths, layout.offsets):
+            if char:
+                block[:, offset:offset + length] = _encode_text(values[a:b], length, name)
+            else:
+                block[:, offset:offset + 8] = ieee_to_ibm(values[a:b]).view(np.uint8).reshape(rows, 8)
+        yield memoryview(block).cast("B")
 
 
-def _row_chunks(total: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, total, chunk_rows):
-        yield start, min(total, start + chunk_rows)
-
-
-def _atomic_write(path: Path, pieces: Iterator[bytes]) -> int:
+def _atomic_write(path: Path, pieces: Iterator[bytes | memoryview]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     written = 0
@@ -277,19 +288,17 @@ def _atomic_write(path: Path, pieces: Iterator[bytes]) -> int:
     return written
 
 
-def _write(path: Path, frame: pd.DataFrame, meta: XptDataset, layout: _Layout, created: datetime,
+def _write(path: Path, meta: XptDataset, arrays: list[np.ndarray], layout: _Layout, created: datetime,
            start: int, stop: int, chunk_rows: int) -> XptWriteResult:
     header = _header_bytes(meta, layout, created)
+    data_bytes = (stop - start) * layout.obs_length
 
-    def pieces() -> Iterator[bytes]:
+    def pieces() -> Iterator[bytes | memoryview]:
         yield header
-        tail = 0
-        for a, b in _row_chunks(stop - start, chunk_rows):
-            data = _observations(frame, layout, start + a, start + b)
-            tail = (tail + len(data)) % RECORD
-            yield data
-        if tail:
-            yield b" " * (RECORD - tail)
+        if layout.obs_length:
+            yield from _observations(arrays, layout, start, stop, chunk_rows)
+        if data_bytes % RECORD:
+            yield b" " * (RECORD - data_bytes % RECORD)
 
     written = _atomic_write(path, pieces())
     return XptWriteResult(path=path, rows=stop - start, bytes=written,
@@ -313,13 +322,14 @@ def write_xpt(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset, *,
     carrying all findings; nothing is written then. The file appears atomically.
     """
     _prepare(frame, meta, check)
-    layout = _layout(frame, meta)
-    return _write(Path(path), frame, meta, layout, created, 0, len(frame), chunk_rows)
+    arrays = _column_arrays(frame, meta)
+    layout = _layout(meta, arrays)
+    return _write(Path(path), meta, arrays, layout, created, 0, len(frame), chunk_rows)
 
 
 def expected_size(frame: pd.DataFrame, meta: XptDataset, lengths: Mapping[str, int] | None = None) -> int:
     """Bytes write_xpt would produce for `frame` (without writing)."""
-    layout = _layout(frame, meta, lengths)
+    layout = _layout(meta, _column_arrays(frame, meta), lengths)
     return _size(meta, layout, len(frame))
 
 
@@ -342,8 +352,9 @@ def split_dataset(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset
     """
     _prepare(frame, meta, check)
     path = Path(path)
-    layout = _layout(frame, meta)
-    _write(path, frame, meta, layout, created, 0, len(frame), chunk_rows)
+    arrays = _column_arrays(frame, meta)
+    layout = _layout(meta, arrays)
+    _write(path, meta, arrays, layout, created, 0, len(frame), chunk_rows)
     total = _size(meta, layout, len(frame))
     if total <= max_bytes:
         return []
@@ -359,6 +370,6 @@ def split_dataset(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset
     for number, start in enumerate(range(0, len(frame), rows_per_part), start=1):
         stop = min(len(frame), start + rows_per_part)
         part = folder / f"{stem}{number}.xpt"
-        _write(part, frame, meta, layout, created, start, stop, chunk_rows)
+        _write(part, meta, arrays, layout, created, start, stop, chunk_rows)
         parts.append(part)
     return parts

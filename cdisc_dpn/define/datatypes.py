@@ -1,0 +1,116 @@
+"""Define-XML data types, lengths and significant digits decided from the spec and the data.
+
+Rules (Define-XML 2.1 section 4.3 / 5.3.11):
+- the spec's `data_type` wins when it is a Define-XML data type;
+- Char: --DTC (and other ISO 8601 date/time columns) -> "datetime" when any value has a time
+  part, else "date"; --DUR/--ELTM/--EVLINT -> "durationDatetime"; anything else "text";
+- Num: "integer" when every value is whole, else "float" with SignificantDigits = the most
+  decimals in the data;
+- Length: text -> the XPT byte length (`lengths`); integer/float -> the most digits in the data
+  (Define-XML's Length for numbers is a digit count, not SAS' 8 storage bytes);
+  no Length for date/time types.
+"""
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Iterable
+
+import pandas as pd
+
+DATA_TYPES = ("text", "integer", "float", "date", "datetime", "time", "partialDate", "partialTime",
+              "partialDatetime", "incompleteDatetime", "durationDatetime", "intervalDatetime",
+              "string", "boolean", "double", "hexBinary", "base64Binary", "hexFloat", "base64Float",
+              "URI")
+NUMERIC_TYPES = ("integer", "float")
+LENGTH_TYPES = ("text", "integer", "float")
+DURATION_SUFFIXES = ("DUR", "ELTM", "EVLINT")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def char_values(series: pd.Series) -> list[str]:
+    """Non-empty character values as str."""
+    return [str(v) for v in series.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))
+            and str(v) != ""]
+
+
+def num_values(series: pd.Series) -> list[float]:
+    values = pd.to_numeric(series, errors="coerce")
+    return [float(v) for v in values.tolist() if not math.isnan(v)]
+
+
+def decimals(value: float) -> int:
+    """Decimals needed to write `value` exactly as its shortest repr."""
+    d = Decimal(repr(float(value))).normalize()
+    exp = d.as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def digits(value: float) -> int:
+    """Digits written for `value` (integer part + decimals, sign and point not counted)."""
+    whole = len(str(int(abs(value)))) if abs(value) >= 1 else 1
+    return whole + decimals(value)
+
+
+def is_whole(value: float) -> bool:
+    return float(value).is_integer()
+
+
+def numeric_profile(values: Iterable[float]) -> tuple[str, int, int | None]:
+    """(data type, Length, SignificantDigits) for numeric values; empty -> integer, 1."""
+    vals = list(values)
+    if not vals:
+        return "integer", 1, None
+    if all(is_whole(v) for v in vals):
+        return "integer", max(digits(v) for v in vals), None
+    return "float", max(digits(v) for v in vals), max(decimals(v) for v in vals)
+
+
+def parse_number(text: str) -> float | None:
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
+        return None
+    try:
+        return float(Decimal(text))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def text_decimals(text: str) -> int:
+    text = text.strip().lower()
+    if "e" in text:
+        return decimals(float(text))
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def is_iso_datetime_name(name: str) -> bool:
+    return name.endswith("DTC") or name in ("RFICDTC", "DTHDTC")
+
+
+def char_type(name: str, values: list[str]) -> str:
+    if any(name.endswith(s) for s in DURATION_SUFFIXES) and len(name) > 4:
+        return "durationDatetime"
+    if is_iso_datetime_name(name):
+        return "datetime" if any("T" in v for v in values) else "date"
+    return "text"
+
+
+def char_value_profile(name: str, values: list[str]) -> tuple[str, int | None, int | None]:
+    """Data type for the values of a Char column under a where clause (value-level metadata).
+
+    Numbers stored as text (e.g. --ORRES) become integer/float with digits; others as char_type.
+    """
+    if values:
+        numbers = [parse_number(v) for v in values]
+        if all(n is not None for n in numbers):
+            if all("." not in v and "e" not in v.lower() for v in values):
+                return "integer", max(len(v.strip().lstrip("+-").lstrip("0") or "0") for v in values), None
+            sig = max(text_decimals(v) for v in values)
+            length = max(len(re.sub(r"[^0-9]", "", v.split("e")[0].split("E")[0])) for v in values)
+            return "float", length, sig
+    return char_type(name, values), None, None
+
+
+def byte_length(values: Iterable[str]) -> int:
+    return max((len(v.encode("utf-8")) for v in values), default=1) or 1

@@ -1,0 +1,267 @@
+"""General mapping algorithms: take, set, recode, convert, combine and look up collected values.
+
+Each takes (ctx, params, var) and returns a Series aligned with the working frame. Problems in
+the data become findings with the raw file and row; the value is then left empty, never guessed.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.derive.dates import DEFAULT_FORMATS, combine_datetime, parse_date, parse_time
+from cdisc_dpn.errors import Severity
+from cdisc_dpn.mapping.context import MappingContext, MappingProblem
+from cdisc_dpn.mapping.registry import register
+
+_INPUT = ("column", "variable")
+
+
+@register("assign", optional=_INPUT + ("upper",))
+def assign(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """The collected value as it is (surrounding blanks removed; `upper: true` for upper case)."""
+    values = ctx.value(params)
+    return values.str.upper() if params.get("upper") else values
+
+
+@register("constant", required=("value",))
+def constant(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """The same value on every record (e.g. AGEU = YEARS)."""
+    value = params["value"]
+    return ctx.blank(value if var.type == "Num" else str(value))
+
+
+@register("study_id")
+def study_id(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """STUDYID from study.yaml."""
+    return ctx.blank(ctx.specs.study.studyid)
+
+
+@register("domain")
+def domain(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """The dataset's domain abbreviation (DOMAIN, RDOMAIN)."""
+    return ctx.blank(ctx.dataset.domain)
+
+
+def _recode_series(ctx: MappingContext, values: pd.Series, codelist: str, extra: dict[str, str],
+                   unknown: str) -> pd.Series:
+    extra_norm = {" ".join(str(k).split()).upper(): str(v) for k, v in extra.items()}
+    cache: dict[str, str | None] = {}
+    for raw in values.unique():
+        text = str(raw)
+        if not text.strip():
+            cache[text] = ""
+            continue
+        key = " ".join(text.split()).upper()
+        cache[text] = extra_norm[key] if key in extra_norm else ctx.terminology.recode(codelist, text)
+    mapped = values.map(cache)
+    bad = mapped.isna()
+    if bad.any():
+        cl = ctx.terminology.get(codelist)
+        severity = Severity.WARNING if (cl is not None and cl.extensible and unknown == "keep") else Severity.ERROR
+        ctx.report("MAP-TERM", severity,
+                   f"collected value not in codelist {codelist}" + (f" ({cl.name})" if cl else ""),
+                   mask=bad, values=values, column=ctx.call.params.get("column") if ctx.call else None,
+                   fix="add it to collected_values in terminology.yaml, or to the variable's `map:`")
+        mapped = mapped.where(~bad, values.str.upper() if unknown == "keep" else "")
+    return mapped.astype(object)
+
+
+@register("recode", optional=_INPUT + ("codelist", "map", "unknown"))
+def recode(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """Collected answer to the CDISC submission value via the codelist, its synonyms and study maps.
+
+    `map:` adds study-specific collected values; `unknown: keep` keeps an unmapped value
+    (upper-cased) with a warning for extensible codelists instead of an error.
+    """
+    codelist = params.get("codelist") or var.codelist
+    if not codelist:
+        raise MappingProblem("recode needs a codelist (on the variable or as params.codelist)")
+    return _recode_series(ctx, ctx.value(params), codelist, params.get("map") or {}, params.get("unknown", "error"))
+
+
+@register("map_values", required=("map",), optional=_INPUT + ("default",))
+def map_values(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """A study-specific value map (no codelist), e.g. site codes to country; unmapped -> default or error."""
+    table = {" ".join(str(k).split()).upper(): v for k, v in params["map"].items()}
+    values = ctx.value(params)
+    mapped = values.map(lambda v: table.get(" ".join(str(v).split()).upper()) if str(v).strip() else "")
+    bad = mapped.isna()
+    if bad.any():
+        if "default" in params:
+            mapped = mapped.where(~bad, params["default"])
+        else:
+            ctx.report("MAP-VALUE", Severity.ERROR, "value not in the spec's map", mask=bad, values=values,
+                       fix="add the value to the variable's map: in the spec")
+            mapped = mapped.where(~bad, "")
+    if var.type == "Num":
+        return pd.to_numeric(mapped, errors="coerce")
+    return mapped.astype(str)
+
+
+def _formats(ctx: MappingContext, params: dict) -> tuple[str, ...]:
+    if params.get("formats"):
+        return tuple(params["formats"])
+    return tuple(ctx.specs.study.date_formats) or DEFAULT_FORMATS
+
+
+def _dates(ctx: MappingContext, params: dict, column_key: str = "column") -> pd.Series:
+    formats = _formats(ctx, params)
+    values = ctx.column(params[column_key]) if column_key in params else ctx.value(params)
+    cache = {v: parse_date(v, formats) for v in values.unique()}
+    parsed = values.map(lambda v: cache[v].iso)
+    problems = values.map(lambda v: cache[v].problem)
+    bad = problems != ""
+    if bad.any():
+        ctx.report("MAP-DATE", Severity.ERROR, "date cannot be converted to ISO 8601", mask=bad, values=values,
+                   column=params.get(column_key), fix="correct the date in the EDC (or its format in date_formats)")
+    cutoff = ctx.settings.data_cutoff
+    if cutoff:
+        future = parsed.str.len().ge(4) & (parsed.str.slice(0, 10) > cutoff[: 10])
+        if future.any():
+            ctx.report("MAP-DATE-FUTURE", Severity.WARNING, f"date is after the data cut-off {cutoff}", mask=future,
+                       values=values, column=params.get(column_key), fix="check the date in the EDC")
+    return parsed
+
+
+@register("iso_date", optional=_INPUT + ("formats",))
+def iso_date(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """EDC date text to ISO 8601 date; partial dates stay partial ("UN/03/2026" -> "2026-03")."""
+    return _dates(ctx, params)
+
+
+@register("iso_datetime", required=("date",), optional=("time", "formats"))
+def iso_datetime(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """Date and time columns to ISO 8601 datetime; a time on a partial date is dropped (ISO forbids it)."""
+    dates = _dates(ctx, params, "date")
+    if not params.get("time"):
+        return dates
+    times = ctx.column(params["time"])
+    parsed = times.map(parse_time)
+    iso_times = parsed.map(lambda t: t[0])
+    bad = parsed.map(lambda t: t[1] != "")
+    if bad.any():
+        ctx.report("MAP-TIME", Severity.ERROR, "time cannot be converted to ISO 8601", mask=bad, values=times,
+                   column=params["time"], fix="correct the time (HH:MM) in the EDC")
+    return pd.Series([combine_datetime(d, t) for d, t in zip(dates, iso_times)], index=dates.index, dtype=object)
+
+
+@register("concat", required=("parts",), optional=("separator", "skip_empty"))
+def concat(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """Join columns, variables and literal text: parts [{column: X}, {variable: Y}, {text: "-"}]."""
+    sep = str(params.get("separator", ""))
+    pieces = []
+    for part in params["parts"]:
+        if isinstance(part, dict) and "text" in part:
+            pieces.append(ctx.blank(str(part["text"])))
+        elif isinstance(part, dict):
+            pieces.append(ctx.value(part).astype(str))
+        else:
+            raise MappingProblem(f"concat part {part!r} must be {{column: ..}}, {{variable: ..}} or {{text: ..}}")
+    if not pieces:
+        return ctx.blank()
+    frame = pd.concat(pieces, axis=1)
+    skip = params.get("skip_empty", True)
+    return frame.apply(lambda r: sep.join(v for v in r if (v != "" or not skip)), axis=1).astype(object)
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_numbers(values: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Strict number parsing: returns (numbers, problem text per value; "" when fine or empty)."""
+    text = values.astype(str).str.strip()
+    fixed = text.str.replace(",", ".", regex=False) if decimal_comma else text
+    ok = fixed.str.match(_NUMBER) | (fixed == "")
+    numbers = pd.to_numeric(fixed.where(ok & (fixed != ""), np.nan), errors="coerce")
+    problem = pd.Series("", index=values.index, dtype=object)
+    comma = text.str.match(r"^[+-]?\d+,\d+$")
+    unit_in_cell = text.str.match(r"^[+-]?\d+(\.\d+)?\s*[A-Za-zµ%/]+")
+    problem = problem.mask(~ok & comma, "decimal comma")
+    problem = problem.mask(~ok & unit_in_cell, "unit written in the value cell")
+    problem = problem.mask(~ok & (problem == ""), "not a number")
+    return numbers, problem
+
+
+@register("numeric", optional=_INPUT + ("decimal_comma", "on_text"))
+def numeric(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """Text to number; decimal commas, units in the cell and other text are findings, not guesses.
+
+    `on_text: ignore` leaves non-numeric results (e.g. "<0.5") empty without a finding, for
+    --STRESN where the text result is kept in --STRESC.
+    """
+    values = ctx.value(params)
+    numbers, problem = parse_numbers(values, bool(params.get("decimal_comma")))
+    if params.get("on_text") != "ignore":
+        bad = problem != ""
+        if bad.any():
+            ctx.report("MAP-NUMBER", Severity.ERROR, "value is not a number", mask=bad, values=values,
+                       column=params.get("column"),
+                       fix="correct the value in the EDC; for a decimal comma set decimal_comma: true")
+    return numbers.astype(float)
+
+
+@register("lookup", required=("form", "key", "value"), optional=("on", "first"))
+def lookup(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """A value from another form matched on a key (e.g. the randomization date by subject).
+
+    `key`: column(s) of the other form; `on`: the working frame's column(s) to match (default: same names).
+    """
+    form = str(params["form"])
+    table = ctx.raw.get(form)
+    if table is None:
+        raise MappingProblem(f"form {form!r} was not read; declare it in study.yaml")
+    keys = [params["key"]] if isinstance(params["key"], str) else list(params["key"])
+    on = params.get("on", keys)
+    on = [on] if isinstance(on, str) else list(on)
+    other = table.frame
+    for k in keys + [params["value"]]:
+        if k not in other.columns:
+            raise MappingProblem(f"form {form!r} has no column {k!r}")
+    right = other[keys + [params["value"]]].astype(str).apply(lambda s: s.str.strip())
+    right = right.drop_duplicates(subset=keys, keep="first")
+    left = pd.DataFrame({f"k{i}": ctx.column(c).values for i, c in enumerate(on)}, index=ctx.src.index)
+    right.columns = [f"k{i}" for i in range(len(keys))] + ["__value"]
+    merged = left.merge(right, how="left", on=list(left.columns), sort=False)
+    merged.index = ctx.src.index
+    return merged["__value"].fillna("").astype(object)
+
+
+@register("coalesce", required=("inputs",))
+def coalesce(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """The first non-empty of several inputs: inputs [{column: A}, {variable: B}]."""
+    result = ctx.blank()
+    for inp in reversed(params["inputs"]):
+        values = ctx.value(inp)
+        result = values.where(values.astype(str) != "", result)
+    return result
+
+
+@register("when", required=("cases",), optional=("default",))
+def when(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """First matching case wins: cases [{column|variable: X, equals|in|not_empty: ..., value: V}]."""
+    result = ctx.blank(params.get("default", "") if var.type != "Num" else np.nan)
+    decided = pd.Series(False, index=ctx.src.index)
+    for case in params["cases"]:
+        values = ctx.value(case).astype(str).str.strip().str.upper()
+        if "equals" in case:
+            hit = values == str(case["equals"]).upper()
+        elif "in" in case:
+            hit = values.isin([str(v).upper() for v in case["in"]])
+        elif case.get("not_empty"):
+            hit = values != ""
+        elif case.get("empty"):
+            hit = values == ""
+        else:
+            raise MappingProblem("each case needs equals:, in:, not_empty: true or empty: true")
+        hit = hit & ~decided
+        if "value" in case:
+            out = case["value"]
+            result = result.mask(hit, out)
+        else:
+            src = ctx.value(case["take"]) if "take" in case else values
+            result = result.mask(hit, src)
+        decided |= hit
+    return result

@@ -1,0 +1,97 @@
+"""What an algorithm may see while a dataset is mapped: source rows, SDTM so far, other datasets."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
+from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs
+from cdisc_dpn.terminology import Terminology
+
+
+class MappingProblem(Exception):
+    """A spec/data mismatch that stops this variable (e.g. a named column does not exist)."""
+
+
+@dataclass
+class RunSettings:
+    """Run-level facts algorithms may need; never the wall clock."""
+
+    data_cutoff: str = ""          # ISO date; dates after it are "in the future"
+    seed: int | None = None
+
+
+@dataclass
+class MappingContext:
+    specs: Specs
+    terminology: Terminology
+    dataset: DatasetSpec
+    raw: dict[str, RawTable]
+    domains: dict[str, DomainFrame]           # finished datasets (phase B dependencies)
+    rows: dict[str, pd.DataFrame]             # every dataset's phase-A frame (row-level variables)
+    src: pd.DataFrame                         # this dataset's working frame
+    out: pd.DataFrame                         # this dataset's SDTM variables so far (aligned with src)
+    settings: RunSettings = field(default_factory=RunSettings)
+    findings: list[Finding] = field(default_factory=list)
+    call: AlgorithmCall | None = None
+    variable_name: str = ""
+
+    # ---------------------------------------------------------------- inputs
+    def column(self, name: str) -> pd.Series:
+        """A raw column of the working frame, stripped of surrounding blanks."""
+        if name not in self.src.columns:
+            known = ", ".join(c for c in self.src.columns if not c.startswith("__"))
+            raise MappingProblem(f"column {name!r} is not in the source rows (columns: {known})")
+        return self.src[name].astype(str).str.strip().where(self.src[name].notna(), "")
+
+    def variable(self, name: str) -> pd.Series:
+        if name not in self.out.columns:
+            raise MappingProblem(f"variable {name!r} is not computed yet; list it before {self.variable_name} "
+                                 f"or use a dataset-phase algorithm")
+        return self.out[name]
+
+    def value(self, params: dict[str, Any]) -> pd.Series:
+        """The input series named by params: `column` (raw) or `variable` (SDTM so far)."""
+        if "column" in params:
+            return self.column(str(params["column"]))
+        if "variable" in params:
+            return self.variable(str(params["variable"]))
+        raise MappingProblem("give `column:` (raw) or `variable:` (SDTM) as input")
+
+    def dataset_frame(self, name: str) -> pd.DataFrame:
+        if name in self.domains:
+            return self.domains[name].frame
+        if name in self.rows:
+            return self.rows[name]
+        raise MappingProblem(f"dataset {name!r} is not available (not in the study's datasets, or not built yet)")
+
+    def blank(self, value: Any = "") -> pd.Series:
+        return pd.Series([value] * len(self.src), index=self.src.index, dtype=object)
+
+    # ---------------------------------------------------------------- findings
+    def report(self, code: str, severity: Severity, message: str, mask: pd.Series | None = None,
+               values: pd.Series | None = None, fix: str | None = None, column: str | None = None,
+               limit: int = 200) -> None:
+        """One finding per affected row (capped), pointing at raw file/row and the spec line."""
+        where = self.call.where if self.call else self.dataset.where
+        rows = self.src.index if mask is None else self.src.index[mask.reindex(self.src.index, fill_value=False)]
+        usubjid = self.out["USUBJID"] if "USUBJID" in self.out.columns else None
+        for n, idx in enumerate(rows):
+            if n >= limit:
+                self.findings.append(Finding(code, severity, f"{message} (and {len(rows) - limit} more rows)",
+                                             stage="map", dataset=self.dataset.name, variable=self.variable_name,
+                                             file=where.file, spec_line=where.line, fix=fix))
+                break
+            self.findings.append(Finding(
+                code, severity, message, stage="map", dataset=self.dataset.name, variable=self.variable_name,
+                usubjid=None if usubjid is None else str(usubjid.get(idx, "")) or None,
+                value=None if values is None else str(values.get(idx, "")),
+                file=str(self.src.at[idx, SOURCE_FILE]) if SOURCE_FILE in self.src.columns else where.file,
+                source_row=int(self.src.at[idx, SOURCE_ROW]) if SOURCE_ROW in self.src.columns
+                and pd.notna(self.src.at[idx, SOURCE_ROW]) and self.src.at[idx, SOURCE_ROW] != "" else None,
+                column=column, spec_line=where.line, fix=fix,
+                extra={"spec_file": where.file}))

@@ -1,0 +1,272 @@
+"""Apply the dataset specs to the raw forms: the only place that knows the mapping phases.
+
+Phase A, per dataset in spec order: build the working frame, compute row-level variables and
+SUPP-- qualifier values. Phase B, datasets in dependency order: generated records, derived
+records, sort, dataset-level variables (--SEQ, study days, flags), types, column order, SUPP--.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.mapping.context import MappingContext, MappingProblem, RunSettings
+from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.mapping.registry import DATASET, ROW, get_algorithm
+from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_source_frame
+from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
+from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs, VariableSpec
+from cdisc_dpn.spec.supp import supp_dataset_spec
+from cdisc_dpn.terminology import Terminology
+
+
+@dataclass
+class MappingResult:
+    domains: dict[str, DomainFrame]
+    findings: list[Finding]
+    exclusions: list[Exclusion] = field(default_factory=list)
+    join_uses: list[JoinUse] = field(default_factory=list)
+
+
+@dataclass
+class _Work:
+    spec: DatasetSpec
+    src: pd.DataFrame
+    out: pd.DataFrame
+    supp: pd.DataFrame
+    failed: bool = False
+
+
+def _finding(ds: DatasetSpec, message: str, where, code: str = "MAP-SPEC", variable: str | None = None,
+             fix: str | None = None) -> Finding:
+    return Finding(code, Severity.ERROR, message, stage="map", dataset=ds.name, variable=variable,
+                   file=getattr(where, "file", None), spec_line=getattr(where, "line", None), fix=fix)
+
+
+def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.Series | None:
+    algorithm = get_algorithm(call.name)
+    if algorithm is None:
+        ctx.findings.append(_finding(ctx.dataset, f"unknown algorithm {call.name!r}", call.where, variable=target.name))
+        return None
+    ctx.call = call
+    ctx.variable_name = target.name
+    try:
+        result = algorithm.function(ctx, dict(call.params), target)
+    except MappingProblem as exc:
+        ctx.findings.append(_finding(ctx.dataset, f"{target.name}: {exc}", call.where, variable=target.name,
+                                     fix="correct the algorithm parameters in the spec"))
+        return None
+    if isinstance(result, pd.Series):
+        return result.reindex(ctx.src.index)
+    return pd.Series(result, index=ctx.src.index)
+
+
+def _phase(var_call: AlgorithmCall) -> str:
+    algorithm = get_algorithm(var_call.name)
+    return algorithm.phase if algorithm else ROW
+
+
+def _supp_as_variable(q) -> VariableSpec:
+    return VariableSpec(name=q.qnam, label=q.qlabel, type="Char", order=0, core="Perm", origin=q.origin,
+                        algorithm=q.algorithm, codelist=q.codelist, where=q.where)
+
+
+class MappingEngine:
+    def __init__(self, specs: Specs, terminology: Terminology, raw: dict[str, RawTable],
+                 settings: RunSettings | None = None):
+        self.specs = specs
+        self.terminology = terminology
+        self.raw = raw
+        self.settings = settings or RunSettings()
+        self.findings: list[Finding] = []
+        self.exclusions: list[Exclusion] = []
+        self.join_uses: list[JoinUse] = []
+        self.work: dict[str, _Work] = {}
+        self.domains: dict[str, DomainFrame] = {}
+
+    # ---------------------------------------------------------------- helpers
+    def _context(self, w: _Work) -> MappingContext:
+        return MappingContext(self.specs, self.terminology, w.spec, self.raw, self.domains,
+                              {n: x.out for n, x in self.work.items()}, w.src, w.out, self.settings, self.findings)
+
+    def _compute(self, w: _Work, variables, phase: str) -> None:
+        ctx = self._context(w)
+        for var in variables:
+            if _phase(var.algorithm) != phase:
+                continue
+            values = _run(ctx, var.algorithm, var)
+            w.out[var.name] = values if values is not None else (np.nan if var.type == "Num" else "")
+            ctx.out = w.out
+
+    def _dependencies(self, spec: DatasetSpec) -> set[str]:
+        deps: set[str] = set()
+        calls = [v.algorithm for v in spec.variables] + [d.algorithm for d in spec.derived_records] + \
+            [q.algorithm for q in spec.supplemental]
+        if spec.source.generator:
+            calls.append(spec.source.generator)
+        for call in calls:
+            algorithm = get_algorithm(call.name)
+            if algorithm is not None:
+                deps |= algorithm.datasets_read(call.params)
+        deps.discard(spec.name)
+        return deps
+
+    # ---------------------------------------------------------------- phase A
+    def _start(self, spec: DatasetSpec) -> _Work:
+        gen = spec.source.generator
+        if gen is not None:
+            src = pd.DataFrame()
+        else:
+            try:
+                src, exclusions, uses = build_source_frame(spec, self.raw)
+            except SourceProblem as exc:
+                self.findings.append(exc.finding)
+                return _Work(spec, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), failed=True)
+            self.exclusions.extend(exclusions)
+            self.join_uses.extend(uses)
+        w = _Work(spec, src, pd.DataFrame(index=src.index), pd.DataFrame(index=src.index))
+        if gen is None:
+            self._row_phase(w)
+        return w
+
+    def _row_phase(self, w: _Work) -> None:
+        self._compute(w, w.spec.variables, ROW)
+        ctx = self._context(w)
+        for q in w.spec.supplemental:
+            values = _run(ctx, q.algorithm, _supp_as_variable(q))
+            w.supp[q.qnam] = values.astype(str).where(values.notna(), "") if values is not None else ""
+
+    # ---------------------------------------------------------------- phase B
+    def _generate(self, w: _Work) -> None:
+        gen = w.spec.source.generator
+        algorithm = get_algorithm(gen.name)
+        if algorithm is None or algorithm.kind != "source":
+            self.findings.append(_finding(w.spec, f"unknown generator {gen.name!r}", gen.where))
+            w.failed = True
+            return
+        ctx = self._context(w)
+        ctx.call = gen
+        try:
+            src = algorithm.function(ctx, dict(gen.params))
+        except MappingProblem as exc:
+            self.findings.append(_finding(w.spec, str(exc), gen.where))
+            w.failed = True
+            return
+        src = src.reset_index(drop=True)
+        if SOURCE_FILE not in src.columns:
+            src[SOURCE_FILE] = ""
+            src[SOURCE_ROW] = 0
+        w.src, w.out, w.supp = src, pd.DataFrame(index=src.index), pd.DataFrame(index=src.index)
+        self._row_phase(w)
+
+    def _derived_records(self, w: _Work) -> None:
+        for d in w.spec.derived_records:
+            algorithm = get_algorithm(d.algorithm.name)
+            if algorithm is None or algorithm.kind != "records":
+                self.findings.append(_finding(w.spec, f"unknown derived-records algorithm {d.algorithm.name!r}",
+                                              d.algorithm.where))
+                continue
+            ctx = self._context(w)
+            ctx.call = d.algorithm
+            try:
+                new = algorithm.function(ctx, dict(d.algorithm.params))
+            except MappingProblem as exc:
+                self.findings.append(_finding(w.spec, str(exc), d.algorithm.where))
+                continue
+            if new is None or new.empty:
+                continue
+            start = len(w.out)
+            new = new.reset_index(drop=True)
+            new.index = range(start, start + len(new))
+            w.out = pd.concat([w.out.reset_index(drop=True), new], sort=False)
+            w.out.index = range(len(w.out))
+            filler = pd.DataFrame({SOURCE_FILE: [""] * len(new), SOURCE_ROW: [0] * len(new)}, index=new.index)
+            w.src = pd.concat([w.src.reset_index(drop=True), filler], sort=False)
+            w.src.index = range(len(w.src))
+            w.supp = w.supp.reset_index(drop=True).reindex(range(len(w.out)), fill_value="")
+            for var in w.spec.variables:
+                if var.name in w.out.columns:
+                    if var.type == "Num":
+                        w.out[var.name] = pd.to_numeric(w.out[var.name], errors="coerce")
+                    else:
+                        w.out[var.name] = w.out[var.name].where(w.out[var.name].notna(), "")
+
+    def _sort(self, w: _Work) -> None:
+        keys = [k for k in w.spec.sort if k in w.out.columns]
+        if not keys or w.out.empty:
+            return
+        order = w.out.sort_values(keys, kind="stable", na_position="first").index
+        w.out = w.out.loc[order].reset_index(drop=True)
+        w.src = w.src.loc[order].reset_index(drop=True)
+        w.supp = w.supp.loc[order].reset_index(drop=True)
+
+    def _finish(self, w: _Work) -> None:
+        if w.spec.source.generator is not None:
+            self._generate(w)
+            if w.failed:
+                return
+        self._derived_records(w)
+        self._sort(w)
+        self._compute(w, w.spec.variables, DATASET)
+        self._sort(w)
+        out = pd.DataFrame(index=w.out.index)
+        for var in sorted(w.spec.variables, key=lambda v: v.order):
+            col = w.out[var.name] if var.name in w.out.columns else pd.Series(index=w.out.index, dtype=object)
+            if var.type == "Num":
+                out[var.name] = pd.to_numeric(col, errors="coerce").astype(float)
+            else:
+                out[var.name] = col.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                                        else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+        provenance = pd.DataFrame({SOURCE_FILE: w.src[SOURCE_FILE].fillna("").astype(str).values
+                                   if SOURCE_FILE in w.src.columns else "",
+                                   SOURCE_ROW: pd.to_numeric(w.src[SOURCE_ROW], errors="coerce").fillna(0)
+                                   .astype(int).values if SOURCE_ROW in w.src.columns else 0})
+        self.domains[w.spec.name] = DomainFrame(w.spec, out.reset_index(drop=True), provenance)
+        if w.spec.supplemental:
+            self._build_supp(w, out, provenance)
+
+    def _build_supp(self, w: _Work, parent: pd.DataFrame, provenance: pd.DataFrame) -> None:
+        from cdisc_dpn.derive.suppqual import build_supp_frame
+
+        spec = supp_dataset_spec(w.spec)
+        frame, prov, findings = build_supp_frame(w.spec, parent, w.supp, provenance)
+        self.findings.extend(findings)
+        self.domains[spec.name] = DomainFrame(spec, frame, prov)
+
+    # ---------------------------------------------------------------- entry
+    def run(self) -> MappingResult:
+        for spec in self.specs.datasets:
+            self.work[spec.name] = self._start(spec)
+        pending = [s.name for s in self.specs.datasets if not self.work[s.name].failed]
+        deps = {name: self._dependencies(self.work[name].spec) for name in pending}
+        known = {s.name for s in self.specs.datasets}
+        for name, d in deps.items():
+            for missing in sorted(d - known):
+                spec = self.work[name].spec
+                self.findings.append(_finding(spec, f"needs dataset {missing}, which the study does not define",
+                                              spec.where, fix=f"add {missing} to datasets: in study.yaml"))
+            deps[name] = d & set(pending)
+        done: set[str] = set()
+        while pending:
+            ready = [n for n in pending if deps[n] <= done]
+            if not ready:
+                cycle = ", ".join(f"{n} needs {sorted(deps[n] - done)}" for n in pending)
+                self.findings.append(Finding("MAP-CYCLE", Severity.ERROR, f"datasets depend on each other: {cycle}",
+                                             stage="map", fix="remove one dependency (dataset: parameter)"))
+                break
+            for name in ready:
+                self._finish(self.work[name])
+                done.add(name)
+                pending.remove(name)
+        ordered = {s.name: self.domains[s.name] for s in self.specs.datasets if s.name in self.domains}
+        for name, dom in self.domains.items():
+            if name not in ordered:
+                ordered[name] = dom
+        return MappingResult(ordered, self.findings, self.exclusions, self.join_uses)
+
+
+def map_study(specs: Specs, terminology: Terminology, raw: dict[str, RawTable],
+              settings: RunSettings | None = None) -> MappingResult:
+    return MappingEngine(specs, terminology, raw, settings).run()

@@ -1,0 +1,189 @@
+"""Combine the raw forms a dataset spec names into one working frame (form, stack, join, filter, unpivot).
+
+Column naming in the working frame: the primary form's (or stack aliases') columns bare,
+joined forms' columns as "<form>.<COLUMN>", unpivot aliases bare. Rows removed by a filter or
+an unpivot are returned as ledger exclusions with the spec's reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
+from cdisc_dpn.spec.model import DatasetSpec, FilterSpec, JoinSpec, SourceSpec, UnpivotSpec
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Raw rows a dataset's source deliberately leaves out, and why."""
+
+    form: str
+    rows: tuple[int, ...]
+    reason: str
+    dataset: str
+
+
+@dataclass(frozen=True)
+class JoinUse:
+    """Raw rows of a joined form that contributed to a dataset."""
+
+    form: str
+    rows: tuple[int, ...]
+    dataset: str
+
+
+class SourceProblem(Exception):
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def _problem(ds: DatasetSpec, message: str, where, fix: str) -> SourceProblem:
+    return SourceProblem(Finding("MAP-SOURCE", Severity.ERROR, message, stage="map", dataset=ds.name,
+                                 file=getattr(where, "file", None), spec_line=getattr(where, "line", None), fix=fix))
+
+
+def _get_table(ds: DatasetSpec, raw: dict[str, RawTable], form: str, where) -> RawTable:
+    table = raw.get(form)
+    if table is None:
+        raise _problem(ds, f"form {form!r} was not read", where, "declare it under forms: in study.yaml")
+    return table
+
+
+def _need_columns(ds: DatasetSpec, frame: pd.DataFrame, columns, form: str, where) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise _problem(ds, f"form {form!r} has no column(s) {', '.join(missing)}", where,
+                       "fix the column name in the spec or re-export the form with it")
+
+
+def _mask(frame: pd.DataFrame, f: FilterSpec) -> pd.Series:
+    col = frame[f.column].astype(str).str.strip()
+    values = {v.strip().upper() for v in f.values}
+    upper = col.str.upper()
+    if f.op == "not_empty":
+        return col != ""
+    if f.op == "empty":
+        return col == ""
+    if f.op in ("equals", "in"):
+        return upper.isin(values)
+    if f.op in ("not_equals", "not_in"):
+        return ~upper.isin(values)
+    raise ValueError(f.op)
+
+
+def _apply_filters(ds: DatasetSpec, frame: pd.DataFrame, filters, form_of_row: str,
+                   exclusions: list[Exclusion]) -> pd.DataFrame:
+    for f in filters:
+        _need_columns(ds, frame, [f.column], form_of_row, f.where)
+        keep = _mask(frame, f)
+        dropped = frame.loc[~keep]
+        if len(dropped):
+            for form, rows in dropped.groupby("__form", sort=True)[SOURCE_ROW]:
+                exclusions.append(Exclusion(str(form), tuple(int(r) for r in rows),
+                                            f.reason or f"filtered out by {f.column} {f.op} {list(f.values)}", ds.name))
+        frame = frame.loc[keep]
+    return frame
+
+
+def _primary(ds: DatasetSpec, src: SourceSpec, raw: dict[str, RawTable], exclusions: list[Exclusion]) -> pd.DataFrame:
+    if src.stack:
+        parts = []
+        for member in src.stack:
+            table = _get_table(ds, raw, member.form, member.where)
+            frame = table.frame
+            _need_columns(ds, frame, member.columns.values(), member.form, member.where)
+            part = pd.DataFrame({alias: frame[col].values for alias, col in member.columns.items()}, index=frame.index)
+            for alias, value in member.constants.items():
+                part[alias] = value
+            part[SOURCE_FILE] = frame[SOURCE_FILE].values
+            part[SOURCE_ROW] = frame[SOURCE_ROW].values
+            part["__form"] = member.form
+            # Member filters (and variables) may also name the member's own raw columns.
+            for col in frame.columns:
+                if col not in part.columns:
+                    part[col] = frame[col].values
+            part = _apply_filters(ds, part, member.filters, member.form, exclusions)
+            parts.append(part)
+        frame = pd.concat(parts, ignore_index=True, sort=False).fillna("")
+        return frame
+    if not src.form:
+        raise _problem(ds, "source has neither form nor stack nor generate", src.where, "add `form: <form name>`")
+    table = _get_table(ds, raw, src.form, src.where)
+    frame = table.frame.copy()
+    frame["__form"] = src.form
+    return frame
+
+
+def _join(ds: DatasetSpec, frame: pd.DataFrame, j: JoinSpec, raw: dict[str, RawTable],
+          uses: list[JoinUse]) -> pd.DataFrame:
+    table = _get_table(ds, raw, j.form, j.where)
+    right = table.frame
+    _need_columns(ds, frame, j.on.keys(), "the working frame", j.where)
+    _need_columns(ds, right, j.on.values(), j.form, j.where)
+    right = right.rename(columns={c: f"{j.form}.{c}" for c in right.columns})
+    right_keys = [f"{j.form}.{c}" for c in j.on.values()]
+    for k in right_keys:
+        right[k] = right[k].astype(str).str.strip()
+    if j.first:
+        right = right.drop_duplicates(subset=right_keys, keep="first")
+    left = frame.copy()
+    left_keys = []
+    for i, k in enumerate(j.on.keys()):
+        key = f"__joinkey{i}"
+        left[key] = left[k].astype(str).str.strip()
+        left_keys.append(key)
+    merged = left.merge(right, how=j.how, left_on=left_keys, right_on=right_keys, sort=False)
+    merged = merged.drop(columns=left_keys)
+    used = merged[f"{j.form}.{SOURCE_ROW}"].dropna()
+    uses.append(JoinUse(j.form, tuple(sorted(int(r) for r in used.unique())), ds.name))
+    obj_cols = [c for c in merged.columns if c.startswith(f"{j.form}.") and c != f"{j.form}.{SOURCE_ROW}"]
+    merged[obj_cols] = merged[obj_cols].fillna("")
+    return merged
+
+
+def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: list[Exclusion]) -> pd.DataFrame:
+    parts = []
+    for order, item in enumerate(u.items):
+        _need_columns(ds, frame, item.columns.values(), "the working frame", u.where)
+        part = frame.copy()
+        for alias, col in item.columns.items():
+            part[alias] = frame[col].values
+        for alias, value in item.constants.items():
+            part[alias] = value
+        part["__item_order"] = order
+        part["__row_order"] = range(len(part))
+        parts.append(part)
+    long = pd.concat(parts, ignore_index=True, sort=False)
+    aliases = sorted({a for item in u.items for a in item.columns} | {a for item in u.items for a in item.constants})
+    for a in aliases:
+        long[a] = long[a].fillna("")
+    long = long.sort_values(["__row_order", "__item_order"], kind="stable").reset_index(drop=True)
+    if u.keep_if_any:
+        present = [a for a in u.keep_if_any if a in long.columns]
+        keep = long[present].astype(str).apply(lambda s: s.str.strip() != "").any(axis=1)
+        # A raw row is excluded only when none of its items survive.
+        survived = set(long.loc[keep, SOURCE_ROW].astype(int)) if keep.any() else set()
+        dropped_rows = long.loc[~keep]
+        for form, rows in dropped_rows.groupby("__form", sort=True)[SOURCE_ROW]:
+            lost = tuple(sorted({int(r) for r in rows} - survived))
+            if lost:
+                exclusions.append(Exclusion(str(form), lost, u.reason, ds.name))
+        long = long.loc[keep]
+    return long.drop(columns=["__item_order", "__row_order"])
+
+
+def build_source_frame(ds: DatasetSpec, raw: dict[str, RawTable]) -> tuple[pd.DataFrame, list[Exclusion], list[JoinUse]]:
+    """The rows a dataset is mapped from, in a deterministic order, with provenance columns."""
+    exclusions: list[Exclusion] = []
+    uses: list[JoinUse] = []
+    src = ds.source
+    frame = _primary(ds, src, raw, exclusions)
+    for j in src.joins:
+        frame = _join(ds, frame, j, raw, uses)
+    frame = _apply_filters(ds, frame, src.filters, src.form or "stack", exclusions)
+    if src.unpivot:
+        frame = _unpivot(ds, frame, src.unpivot, exclusions)
+    return frame.reset_index(drop=True), exclusions, uses
