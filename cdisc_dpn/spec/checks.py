@@ -1,9 +1,476 @@
-"""Semantic checks of a loaded Specs object (references, registry, SDTMIG, terminology)."""
+"""Semantic checks of a loaded Specs object (references, registry, SDTMIG, terminology).
+
+Each check looks at one concern and returns Findings; `check_specs` assembles them. Every
+finding carries the spec file and line of the object it is about, a stable code and a fix.
+Codes (all stage "spec"):
+
+  SPEC-ALGO-UNKNOWN          algorithm name not in the registry (message lists the known ones)
+  SPEC-ALGO-PARAM-MISSING    a required parameter of the algorithm is not given
+  SPEC-ALGO-PARAM-UNKNOWN    a parameter the algorithm does not accept
+  SPEC-ALGO-VARIABLE         an algorithm's `variable:` parameter names no variable of the dataset
+  SPEC-ALGO-REGISTRY         (notice) the algorithm registry could not be imported; names not checked
+  SPEC-DOMAIN-UNKNOWN        (warning) the dataset's domain is not in SDTMIG 3.4; variables not checked
+  SPEC-VAR-NOT-IN-SDTMIG     variable not in the SDTMIG domain and not `sponsor_defined: true`
+  SPEC-VAR-SPONSOR-STANDARD  (warning) `sponsor_defined: true` on a variable SDTMIG defines
+  SPEC-VAR-REQ-MISSING       a Req variable of the SDTMIG domain is not in the spec
+  SPEC-VAR-LABEL             (warning) label differs from SDTMIG 3.4
+  SPEC-VAR-TYPE              (warning) type (Char/Num) differs from SDTMIG 3.4
+  SPEC-VAR-DUPLICATE         the same variable name twice in one dataset
+  SPEC-DATASET-DUPLICATE     two dataset specs with the same dataset name
+  SPEC-CODELIST-UNKNOWN      codelist neither in the CT package nor a sponsor codelist
+  SPEC-CODELIST-DUPLICATE    two sponsor codelists with the same id
+  SPEC-CODELIST-EXTENDS      sponsor codelist extends a code that is not a CT codelist
+  SPEC-CODELIST-NOT-EXTENSIBLE  sponsor codelist extends a non-extensible CT codelist
+  SPEC-FORM-UNDECLARED       a source/join/stack form (or an algorithm's `form:`) not declared under `forms:` in study.yaml
+  SPEC-FORM-EXCLUDED         (warning) a dataset reads a form declared with `exclude_reason`
+  SPEC-SOURCE-EMPTY          source has no form, no stack and no generate
+  SPEC-SOURCE-AMBIGUOUS      (warning) source names both form and stack (stack wins), or generate with a form
+  SPEC-KEY-UNKNOWN           keys/sort name a variable not in the dataset
+  SPEC-VLM-VARIABLE          value_level variable (or a where-clause variable) not in the dataset
+  SPEC-SUPP-IDVAR            supplemental idvar not in the dataset
+  SPEC-QNAM-DUPLICATE        the same QNAM twice in one dataset's supplemental qualifiers
+  SPEC-QNAM-STANDARD         (warning) QNAM equals a standard variable of the domain
+  SPEC-UNIT-NO-STANDARD      unit conversion for a test code with no standard unit
+  SPEC-UNIT-TARGET           unit conversion converts to a unit other than the standard unit
+  SPEC-ARM-ELEMENT           an arm lists an element code not declared under `elements:`
+  SPEC-VISIT-ARM             a visit lists an arm code not declared under `arms:`
+  SPEC-VISIT-DUPLICATE       two visits with the same VISITNUM
+"""
 from __future__ import annotations
 
-from cdisc_dpn.errors import Finding
-from cdisc_dpn.spec.model import Specs
+from collections import Counter
+from typing import Callable, Iterable, Iterator, Mapping
+
+from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.spec.model import (
+    AlgorithmCall, DatasetSpec, SpecLocation, Specs,
+)
+
+STAGE = "spec"
+AlgorithmTable = Mapping[str, object]   # name -> registry.Algorithm (has .required, .optional)
 
 
-def check_specs(specs: Specs) -> list[Finding]:
-    return []
+def _finding(code: str, message: str, where: SpecLocation | None, fix: str, *,
+             severity: Severity = Severity.ERROR, dataset: str | None = None,
+             variable: str | None = None, value: str | None = None) -> Finding:
+    where = where or SpecLocation("")
+    return Finding(code=code, severity=severity, message=message, stage=STAGE, dataset=dataset,
+                   variable=variable, value=value, file=where.file or None, spec_line=where.line, fix=fix)
+
+
+# --------------------------------------------------------------------------- algorithms
+def _algorithm_calls_of(ds: DatasetSpec) -> Iterator[tuple[AlgorithmCall, str, str | None, str]]:
+    """(call, dataset, variable, what) for every algorithm a dataset spec names."""
+    if ds.source.generator is not None:
+        yield ds.source.generator, ds.name, None, "source generate"
+    for v in ds.variables:
+        yield v.algorithm, ds.name, v.name, f"variable {v.name}"
+    for q in ds.supplemental:
+        yield q.algorithm, ds.name, q.qnam, f"supplemental qualifier {q.qnam}"
+    for d in ds.derived_records:
+        yield d.algorithm, ds.name, None, "derived_records"
+
+
+def _algorithm_calls(specs: Specs) -> Iterator[tuple[AlgorithmCall, str, str | None, str]]:
+    for ds in specs.datasets:
+        yield from _algorithm_calls_of(ds)
+
+
+def check_algorithms(specs: Specs, algorithms: AlgorithmTable) -> list[Finding]:
+    """Every named algorithm is registered and receives exactly the parameters it accepts."""
+    findings = []
+    known = ", ".join(sorted(algorithms)) or "(none registered)"
+    for call, dataset, variable, what in _algorithm_calls(specs):
+        algo = algorithms.get(call.name)
+        if algo is None:
+            findings.append(_finding(
+                "SPEC-ALGO-UNKNOWN", f"{dataset} {what}: unknown algorithm '{call.name}'; known algorithms: {known}",
+                call.where, "use one of the known algorithm names (see docs/spec-format.md)",
+                dataset=dataset, variable=variable, value=call.name))
+            continue
+        given = set(call.params)
+        required = set(getattr(algo, "required", ()))
+        accepted = required | set(getattr(algo, "optional", ()))
+        for name in sorted(required - given):
+            findings.append(_finding(
+                "SPEC-ALGO-PARAM-MISSING", f"{dataset} {what}: algorithm '{call.name}' needs parameter '{name}'",
+                call.where, f"add '{name}:' under params: (required: {', '.join(sorted(required))})",
+                dataset=dataset, variable=variable, value=name))
+        for name in sorted(given - accepted):
+            findings.append(_finding(
+                "SPEC-ALGO-PARAM-UNKNOWN",
+                f"{dataset} {what}: algorithm '{call.name}' has no parameter '{name}'", call.where,
+                f"remove it or use one of: {', '.join(sorted(accepted)) or '(no parameters)'}",
+                dataset=dataset, variable=variable, value=name))
+    return findings
+
+
+def check_algorithm_references(specs: Specs) -> list[Finding]:
+    """Parameters that name a raw form (`form:`) or an SDTM variable (`variable:`) point at real ones."""
+    forms = {f.name for f in specs.study.forms}
+    findings = []
+    for ds in specs.datasets:
+        names = {v.name for v in ds.variables}
+        for call, dataset, variable, what in _algorithm_calls_of(ds):
+            form = call.params.get("form")
+            if isinstance(form, str) and form not in forms:
+                findings.append(_finding(
+                    "SPEC-FORM-UNDECLARED", f"{dataset} {what}: algorithm '{call.name}' reads form '{form}', which "
+                    "is not declared under forms: in study.yaml", call.where,
+                    "fix the form name or declare the form in study.yaml", dataset=dataset, variable=variable,
+                    value=form))
+            ref = call.params.get("variable")
+            if isinstance(ref, str) and ref not in names:
+                findings.append(_finding(
+                    "SPEC-ALGO-VARIABLE", f"{dataset} {what}: algorithm '{call.name}' uses variable {ref}, which is "
+                    f"not a variable of {dataset}", call.where, "fix the variable name or add the variable",
+                    dataset=dataset, variable=variable, value=ref))
+    return findings
+
+
+def _registry() -> tuple[AlgorithmTable | None, list[Finding]]:
+    from cdisc_dpn.mapping import registry
+    try:
+        return registry.known_algorithms(), []
+    except ImportError as exc:  # the algorithm modules are still being written
+        if not (exc.name or "").startswith("cdisc_dpn."):
+            raise
+        return None, [_finding("SPEC-ALGO-REGISTRY", f"algorithm registry not available ({exc}); "
+                               "algorithm names and parameters were not checked", None,
+                               "install the complete cdisc_dpn package", severity=Severity.NOTICE)]
+
+
+# --------------------------------------------------------------------------- SDTMIG conformance
+def _sdtmig(domain: str):
+    from cdisc_dpn.standards.sdtmig import domain_metadata
+    return domain_metadata(domain)
+
+
+def check_domain_known(ds: DatasetSpec) -> list[Finding]:
+    if _sdtmig(ds.domain) is not None:
+        return []
+    return [_finding("SPEC-DOMAIN-UNKNOWN", f"{ds.name}: domain '{ds.domain}' is not in SDTMIG 3.4; "
+                     "its variables are not checked against the standard", ds.where,
+                     "check `domain:`; a custom domain needs every variable `sponsor_defined: true`",
+                     severity=Severity.WARNING, dataset=ds.name)]
+
+
+def check_variables_in_sdtmig(ds: DatasetSpec) -> list[Finding]:
+    meta = _sdtmig(ds.domain)
+    if meta is None:
+        return [_finding("SPEC-VAR-NOT-IN-SDTMIG", f"{ds.name}.{v.name}: custom domain '{ds.domain}' variable "
+                         "is not marked sponsor_defined", v.where, "add `sponsor_defined: true`",
+                         dataset=ds.name, variable=v.name)
+                for v in ds.variables if not v.sponsor_defined]
+    findings = []
+    for v in ds.variables:
+        standard = meta.variable(v.name)
+        if standard is None and not v.sponsor_defined:
+            findings.append(_finding(
+                "SPEC-VAR-NOT-IN-SDTMIG", f"{ds.name}.{v.name}: variable is not in SDTMIG 3.4 domain {ds.domain}",
+                v.where, "fix the name, move it under supplemental: as a QNAM, or set `sponsor_defined: true`",
+                dataset=ds.name, variable=v.name))
+        elif standard is not None and v.sponsor_defined:
+            findings.append(_finding(
+                "SPEC-VAR-SPONSOR-STANDARD", f"{ds.name}.{v.name}: marked sponsor_defined but SDTMIG 3.4 defines it",
+                v.where, "remove `sponsor_defined: true`", severity=Severity.WARNING,
+                dataset=ds.name, variable=v.name))
+    return findings
+
+
+def check_required_variables(ds: DatasetSpec) -> list[Finding]:
+    meta = _sdtmig(ds.domain)
+    if meta is None:
+        return []
+    present = {v.name for v in ds.variables}
+    return [_finding("SPEC-VAR-REQ-MISSING", f"{ds.name}: required SDTMIG variable {s.name} ({s.label}) is missing",
+                     ds.where, f"add a variable entry for {s.name} under variables:", dataset=ds.name,
+                     variable=s.name)
+            for s in meta.variables if s.core == "Req" and s.name not in present]
+
+
+def check_labels_and_types(ds: DatasetSpec) -> list[Finding]:
+    meta = _sdtmig(ds.domain)
+    if meta is None:
+        return []
+    findings = []
+    for v in ds.variables:
+        standard = meta.variable(v.name)
+        if standard is None:
+            continue
+        if v.label != standard.label:
+            findings.append(_finding(
+                "SPEC-VAR-LABEL", f"{ds.name}.{v.name}: label '{v.label}' differs from SDTMIG 3.4 '{standard.label}'",
+                v.where, f"use label: {standard.label}", severity=Severity.WARNING, dataset=ds.name,
+                variable=v.name))
+        if v.type != standard.type:
+            findings.append(_finding(
+                "SPEC-VAR-TYPE", f"{ds.name}.{v.name}: type {v.type} differs from SDTMIG 3.4 {standard.type}",
+                v.where, f"use type: {standard.type}", severity=Severity.WARNING, dataset=ds.name,
+                variable=v.name))
+    return findings
+
+
+# --------------------------------------------------------------------------- duplicates
+def _duplicates(names: Iterable[str]) -> set[str]:
+    return {n for n, c in Counter(names).items() if c > 1}
+
+
+def check_duplicate_datasets(specs: Specs) -> list[Finding]:
+    dups = _duplicates(ds.name for ds in specs.datasets)
+    seen: set[str] = set()
+    findings = []
+    for ds in specs.datasets:
+        if ds.name in dups and ds.name in seen:
+            findings.append(_finding("SPEC-DATASET-DUPLICATE", f"dataset {ds.name} is specified more than once",
+                                     ds.where, "keep one spec file per dataset in study.yaml datasets:",
+                                     dataset=ds.name))
+        seen.add(ds.name)
+    return findings
+
+
+def check_duplicate_variables(ds: DatasetSpec) -> list[Finding]:
+    seen: set[str] = set()
+    findings = []
+    for v in ds.variables:
+        if v.name in seen:
+            findings.append(_finding("SPEC-VAR-DUPLICATE", f"{ds.name}.{v.name}: variable declared twice",
+                                     v.where, "remove or rename one of the entries", dataset=ds.name,
+                                     variable=v.name))
+        seen.add(v.name)
+    return findings
+
+
+def check_qnams(ds: DatasetSpec) -> list[Finding]:
+    meta = _sdtmig(ds.domain)
+    seen: set[str] = set()
+    findings = []
+    for q in ds.supplemental:
+        if q.qnam in seen:
+            findings.append(_finding("SPEC-QNAM-DUPLICATE", f"{ds.supp_name}: QNAM {q.qnam} declared twice",
+                                     q.where, "give each supplemental qualifier its own QNAM",
+                                     dataset=ds.supp_name, variable=q.qnam))
+        elif meta is not None and meta.variable(q.qnam) is not None:
+            findings.append(_finding("SPEC-QNAM-STANDARD", f"{ds.supp_name}: QNAM {q.qnam} is a standard "
+                                     f"{ds.domain} variable", q.where,
+                                     "map it as a variable of the parent domain instead",
+                                     severity=Severity.WARNING, dataset=ds.supp_name, variable=q.qnam))
+        seen.add(q.qnam)
+    return findings
+
+
+# --------------------------------------------------------------------------- references inside a dataset
+def check_keys(ds: DatasetSpec) -> list[Finding]:
+    names = {v.name for v in ds.variables}
+    findings = []
+    lists = [("keys", ds.keys)] + ([("sort", ds.sort)] if ds.sort != ds.keys else [])  # sort defaults to keys
+    for what, seq in lists:
+        for key in seq:
+            if key not in names:
+                findings.append(_finding("SPEC-KEY-UNKNOWN", f"{ds.name}: {what} names {key}, which is not a "
+                                         "variable of the dataset", ds.where,
+                                         f"fix `{what}:` or add {key} under variables:", dataset=ds.name,
+                                         variable=key))
+    return findings
+
+
+def check_value_level(ds: DatasetSpec) -> list[Finding]:
+    names = {v.name for v in ds.variables}
+    findings = []
+    for vl in ds.value_level:
+        if vl.variable not in names:
+            findings.append(_finding("SPEC-VLM-VARIABLE", f"{ds.name}: value_level for {vl.variable}, which is "
+                                     "not a variable of the dataset", vl.where,
+                                     "fix `variable:` or add the variable under variables:", dataset=ds.name,
+                                     variable=vl.variable))
+        for cond in vl.where_clause:
+            if cond.variable not in names:
+                findings.append(_finding("SPEC-VLM-VARIABLE", f"{ds.name}: value_level where clause tests "
+                                         f"{cond.variable}, which is not a variable of the dataset", vl.where,
+                                         "fix the variable name under where:", dataset=ds.name,
+                                         variable=cond.variable))
+    return findings
+
+
+def check_supp_idvar(ds: DatasetSpec) -> list[Finding]:
+    names = {v.name for v in ds.variables}
+    return [_finding("SPEC-SUPP-IDVAR", f"{ds.supp_name}.{q.qnam}: idvar {q.idvar} is not a variable of {ds.name}",
+                     q.where, f"use a variable of {ds.name} (usually {ds.domain}SEQ) or leave idvar out",
+                     dataset=ds.supp_name, variable=q.qnam, value=q.idvar)
+            for q in ds.supplemental if q.idvar and q.idvar not in names]
+
+
+# --------------------------------------------------------------------------- forms and sources
+def check_source_forms(specs: Specs, ds: DatasetSpec) -> list[Finding]:
+    declared = {f.name: f for f in specs.study.forms}
+    src = ds.source
+    uses = []
+    if src.form:
+        uses.append(("source form", src.form, src.where))
+    uses += [("join form", j.form, j.where) for j in src.joins]
+    uses += [("stack form", m.form, m.where) for m in src.stack]
+    findings = []
+    for what, form, where in uses:
+        if form not in declared:
+            findings.append(_finding(
+                "SPEC-FORM-UNDECLARED", f"{ds.name}: {what} '{form}' is not declared under forms: in study.yaml; "
+                f"declared forms: {', '.join(sorted(declared)) or '(none)'}", where,
+                "fix the form name or declare the form in study.yaml", dataset=ds.name, value=form))
+        elif declared[form].exclude_reason:
+            findings.append(_finding(
+                "SPEC-FORM-EXCLUDED", f"{ds.name}: {what} '{form}' is declared as not mapped "
+                f"({declared[form].exclude_reason})", where, "remove exclude_reason from the form or stop using it",
+                severity=Severity.WARNING, dataset=ds.name, value=form))
+    return findings
+
+
+def check_source_shape(ds: DatasetSpec) -> list[Finding]:
+    src = ds.source
+    if not (src.form or src.stack or src.generator):
+        return [_finding("SPEC-SOURCE-EMPTY", f"{ds.name}: source has neither form nor stack nor generate",
+                         src.where, "add `form: <form name>`, a `stack:` or `generate: <algorithm>`",
+                         dataset=ds.name)]
+    findings = []
+    if src.form and src.stack:
+        findings.append(_finding("SPEC-SOURCE-AMBIGUOUS", f"{ds.name}: source has both form and stack; "
+                                 "the stack is used and form is ignored", src.where,
+                                 "remove `form:` or put that form into the stack", severity=Severity.WARNING,
+                                 dataset=ds.name))
+    if src.generator and (src.form or src.stack):
+        findings.append(_finding("SPEC-SOURCE-AMBIGUOUS", f"{ds.name}: source has generate and raw forms",
+                                 src.where, "a generated dataset reads no form: remove form/stack",
+                                 severity=Severity.WARNING, dataset=ds.name))
+    return findings
+
+
+# --------------------------------------------------------------------------- terminology
+def _ct():
+    from cdisc_dpn.terminology.ct import load_ct
+    return load_ct()
+
+
+def _codelist_uses(ds: DatasetSpec) -> Iterator[tuple[str, str, SpecLocation, str]]:
+    for v in ds.variables:
+        if v.codelist:
+            yield v.codelist, v.name, v.where, "variable"
+    for vl in ds.value_level:
+        if vl.codelist:
+            yield vl.codelist, vl.variable, vl.where, "value_level"
+    for q in ds.supplemental:
+        if q.codelist:
+            yield q.codelist, q.qnam, q.where, "supplemental qualifier"
+
+
+def check_codelist_references(specs: Specs) -> list[Finding]:
+    ct = _ct()
+    sponsor = {cl.id for cl in specs.terminology.codelists}
+    findings = []
+    for ds in specs.datasets:
+        for code, variable, where, what in _codelist_uses(ds):
+            if code not in sponsor and ct.get(code) is None:
+                findings.append(_finding(
+                    "SPEC-CODELIST-UNKNOWN", f"{ds.name}.{variable}: {what} codelist '{code}' is neither in CDISC CT "
+                    f"{ct.version} nor a sponsor codelist", where,
+                    "use an NCI codelist code (e.g. C66731) or submission name (SEX), or declare it in the "
+                    "study terminology file", dataset=ds.name, variable=variable, value=code))
+    term_file = next((cl.where.file for cl in specs.terminology.codelists), None)
+    for code in specs.terminology.collected_values:
+        if code not in sponsor and ct.get(code) is None:
+            findings.append(_finding(
+                "SPEC-CODELIST-UNKNOWN", f"collected_values for codelist '{code}', which is neither in CDISC CT nor "
+                "a sponsor codelist", SpecLocation(term_file or ""), "fix the codelist code under collected_values:",
+                value=code))
+    return findings
+
+
+def check_sponsor_codelists(specs: Specs) -> list[Finding]:
+    ct = _ct()
+    findings = []
+    seen: set[str] = set()
+    for cl in specs.terminology.codelists:
+        if cl.id in seen:
+            findings.append(_finding("SPEC-CODELIST-DUPLICATE", f"sponsor codelist '{cl.id}' is declared twice",
+                                     cl.where, "merge the two entries", value=cl.id))
+        seen.add(cl.id)
+        if not cl.extends:
+            continue
+        base = ct.get(cl.extends)
+        if base is None:
+            findings.append(_finding("SPEC-CODELIST-EXTENDS", f"sponsor codelist '{cl.id}' extends '{cl.extends}', "
+                                     f"which is not a codelist of CDISC CT {ct.version}", cl.where,
+                                     "use the NCI code of the CDISC codelist (e.g. C71620 for UNIT)", value=cl.extends))
+        elif not base.extensible:
+            findings.append(_finding("SPEC-CODELIST-NOT-EXTENSIBLE", f"sponsor codelist '{cl.id}' extends "
+                                     f"{base.code} ({base.submission_name}), which CDISC marks non-extensible",
+                                     cl.where, "map the collected values to existing terms via collected_values: "
+                                     "instead of adding terms", value=cl.extends))
+    return findings
+
+
+def check_unit_conversions(specs: Specs) -> list[Finding]:
+    std = specs.terminology.standard_units
+    findings = []
+    for u in specs.terminology.unit_conversions:
+        if u.testcd not in std:
+            findings.append(_finding("SPEC-UNIT-NO-STANDARD", f"unit conversion for {u.testcd} but {u.testcd} has no "
+                                     "standard unit", u.where, f"add '{u.testcd}: {u.to_unit}' under standard_units:",
+                                     value=u.testcd))
+        elif std[u.testcd] != u.to_unit:
+            findings.append(_finding("SPEC-UNIT-TARGET", f"unit conversion for {u.testcd} converts to {u.to_unit} "
+                                     f"but the standard unit is {std[u.testcd]}", u.where,
+                                     f"set to: {std[u.testcd]}", value=u.testcd))
+    return findings
+
+
+# --------------------------------------------------------------------------- study design
+def check_trial_design(specs: Specs) -> list[Finding]:
+    study = specs.study
+    etcds = {e.etcd for e in study.elements}
+    armcds = {a.armcd for a in study.arms}
+    findings = []
+    for arm in study.arms:
+        for etcd in arm.elements:
+            if etcd not in etcds:
+                findings.append(_finding("SPEC-ARM-ELEMENT", f"arm {arm.armcd} lists element {etcd}, which is not "
+                                         "declared under elements:", arm.where,
+                                         f"declare element {etcd} or fix the code", value=etcd))
+    visitnums: set[float] = set()
+    for visit in study.visits:
+        for armcd in visit.arms:
+            if armcd not in armcds:
+                findings.append(_finding("SPEC-VISIT-ARM", f"visit {visit.visit} lists arm {armcd}, which is not "
+                                         "declared under arms:", visit.where, "fix the arm code", value=armcd))
+        if visit.visitnum in visitnums:
+            findings.append(_finding("SPEC-VISIT-DUPLICATE", f"VISITNUM {visit.visitnum:g} is used by two visits",
+                                     visit.where, "give each planned visit its own visitnum",
+                                     value=f"{visit.visitnum:g}"))
+        visitnums.add(visit.visitnum)
+    return findings
+
+
+# --------------------------------------------------------------------------- assembly
+DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
+    check_domain_known, check_duplicate_variables, check_variables_in_sdtmig, check_required_variables,
+    check_labels_and_types, check_keys, check_value_level, check_supp_idvar, check_qnams, check_source_shape,
+)
+SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
+    check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
+    check_trial_design,
+)
+
+
+def check_specs(specs: Specs, algorithms: AlgorithmTable | None = None) -> list[Finding]:
+    """Every semantic problem of the specs; `algorithms` defaults to the mapping registry."""
+    findings: list[Finding] = []
+    if algorithms is None:
+        algorithms, notes = _registry()
+        findings.extend(notes)
+    if algorithms is not None:
+        findings.extend(check_algorithms(specs, algorithms))
+    for ds in specs.datasets:
+        findings.extend(check_source_forms(specs, ds))
+        for check in DATASET_CHECKS:
+            findings.extend(check(ds))
+    for check in SPECS_CHECKS:
+        findings.extend(check(specs))
+    return findings
