@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cdisc_dpn.errors import Severity, SpecError
+from cdisc_dpn.mapping.registry import Algorithm
 from cdisc_dpn.spec import checks
 from cdisc_dpn.spec.loader import load_specs
 from cdisc_dpn.spec.yamlsafe import load_yaml_with_lines
@@ -21,10 +22,21 @@ def spec_dir(tmp_path: Path) -> Path:
     return target
 
 
+def _algo(name: str, required=(), optional=()) -> Algorithm:
+    return Algorithm(name, lambda *a: None, frozenset(required), frozenset(optional), "row", name)
+
+
+FAKE_ALGORITHMS = {a.name: a for a in (
+    _algo("assign", optional=("column", "variable")), _algo("constant", required=("value",)),
+    _algo("study_id"), _algo("domain"), _algo("usubjid"), _algo("seq"), _algo("visitnum"),
+    _algo("recode", optional=("column", "variable", "codelist", "map")), _algo("numeric", optional=("column",)),
+    _algo("when", required=("cases",), optional=("default",)), _algo("trial_arms"),
+)}
+
+
 @pytest.fixture(autouse=True)
 def fake_registry(monkeypatch):
     """Semantic checks run against a small fake registry, independent of the real algorithms."""
-    from tests.test_spec_checks import FAKE_ALGORITHMS
     monkeypatch.setattr(checks, "_registry", lambda: (FAKE_ALGORITHMS, []))
 
 
