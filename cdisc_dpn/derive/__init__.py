@@ -1,0 +1,1 @@
+"""Standard SDTM derivations, one concern per module, usable by any domain through the registry."""

@@ -35,7 +35,7 @@ def build_supp_frame(parent_spec: DatasetSpec, parent: pd.DataFrame, qualifiers:
             "IDVAR": idvar,
             "IDVARVAL": _idvarval(parent.loc[mask, idvar]).values if idvar else "",
             "QNAM": q.qnam, "QLABEL": q.qlabel, "QVAL": values[mask].values,
-            "QORIG": q.origin.type.upper() if q.origin.type else "", "QEVAL": q.qeval or "",
+            "QORIG": q.origin.type or "", "QEVAL": q.qeval or "",
         })
         parts.append(sub)
         provs.append(provenance.loc[mask.values, [SOURCE_FILE, SOURCE_ROW]].reset_index(drop=True))

@@ -26,11 +26,24 @@ class Algorithm:
     reads: str | None = None  # dataset read when params give no `dataset:` (ordering dependency)
 
     def datasets_read(self, params) -> set[str]:
-        """Finished datasets this call needs; they are built first."""
-        named = params.get("dataset", self.reads) if self.phase == DATASET else params.get("dataset")
-        if named is None:
-            return set()
-        return {str(n).upper() for n in ([named] if isinstance(named, str) else named)}
+        """Finished datasets this call needs (any `dataset:` in its params, else `reads`); built first."""
+        found: set[str] = set()
+
+        def scan(node) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "dataset" and isinstance(value, str):
+                        found.add(value.upper())
+                    else:
+                        scan(value)
+            elif isinstance(node, list):
+                for item in node:
+                    scan(item)
+
+        scan(dict(params))
+        if not found and self.reads:
+            found.add(self.reads)
+        return found
 
 
 _REGISTRY: dict[str, Algorithm] = {}

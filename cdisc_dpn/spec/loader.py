@@ -281,7 +281,8 @@ def _build_terminology(doc: LineDict | None, units: LineDict | None, c_term: _Co
                                        to_unit=str(c_units.req(u, "to", "conversion")),
                                        factor=float(u.get("factor", 1.0)),
                                        molecular_weight=None if u.get("molecular_weight") is None
-                                       else float(u["molecular_weight"]), where=c_units.loc(u))
+                                       else float(u["molecular_weight"]),
+                                       offset=float(u.get("offset", 0.0)), where=c_units.loc(u))
                         for u in units.get("conversions") or [])
     std = {str(k): str(v) for k, v in (units.get("standard_units") or {}).items()}
     return StudyTerminology(codelists=tuple(codelists), collected_values=collected,

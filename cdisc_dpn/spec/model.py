@@ -325,6 +325,7 @@ class UnitConversion:
     to_unit: str
     factor: float
     molecular_weight: float | None = None
+    offset: float = 0.0                 # for affine conversions (e.g. HbA1c mmol/mol -> %)
     where: SpecLocation = NOWHERE
 
 

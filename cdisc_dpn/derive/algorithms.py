@@ -1,0 +1,4 @@
+"""Registers the standard derivations (importing each module adds its algorithms to the registry)."""
+from cdisc_dpn.derive import (  # noqa: F401
+    arm, baseline, epoch, identifiers, records, reference_dates, study_day, trial_design, units, visits,
+)

@@ -1,0 +1,31 @@
+"""--DY, --STDY, --ENDY against the subject's reference start date (no day 0)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.derive.dates import study_day as day_between
+from cdisc_dpn.mapping.context import MappingContext
+from cdisc_dpn.mapping.registry import DATASET, register
+
+
+def subject_values(ctx: MappingContext, dataset: str, variable: str, key: str = "USUBJID") -> pd.Series:
+    """A per-subject value from another dataset, aligned to this dataset's rows."""
+    other = ctx.dataset_frame(dataset)
+    lookup = dict(zip(other[key], other[variable])) if variable in other.columns else {}
+    return ctx.variable(key).map(lambda s: lookup.get(s, ""))
+
+
+def derive_study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    return pd.Series([np.nan if (d := day_between(str(a), str(b))) is None else float(d)
+                      for a, b in zip(dates, reference)], index=dates.index, dtype=float)
+
+
+@register("study_day", required=("variable",), optional=("reference",), phase=DATASET, reads="DM")
+def study_day(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """Study day of an ISO date variable against DM.RFSTDTC (or `reference`); partial dates give none."""
+    if ctx.dataset.name == params.get("dataset", "DM"):
+        reference = ctx.variable(params.get("reference", "RFSTDTC"))
+    else:
+        reference = subject_values(ctx, params.get("dataset", "DM"), params.get("reference", "RFSTDTC"))
+    return derive_study_day(ctx.variable(params["variable"]), reference)

@@ -1,0 +1,135 @@
+"""Standard results and units for findings, from the study's unit conversion table (mappings/units.yaml).
+
+STRESC keeps qualifiers such as "<0.5" (converted: "<" + converted number) and text results;
+STRESN is numeric only for plain numbers. Ranges convert with the same factors.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.errors import Severity
+from cdisc_dpn.mapping.context import MappingContext
+from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.spec.model import StudyTerminology
+from cdisc_dpn.terminology import normalise
+
+_QUALIFIED = re.compile(r"^\s*(<=|>=|<|>)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
+_PLAIN = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+
+
+class UnitTable:
+    """Conversions testcd x unit -> standard unit: value * factor + offset (molecular weight folded in)."""
+
+    def __init__(self, terms: StudyTerminology):
+        self.standard = {k.upper(): v for k, v in terms.standard_units.items()}
+        self._conv: dict[tuple[str, str], tuple[float, float]] = {}
+        for c in terms.unit_conversions:
+            factor = c.factor
+            if c.molecular_weight:
+                factor = factor * c.molecular_weight
+            self._conv[(c.testcd.upper(), normalise(c.from_unit))] = (factor, c.offset)
+
+    def standard_unit(self, testcd: str) -> str | None:
+        return self.standard.get(str(testcd).upper())
+
+    def conversion(self, testcd: str, unit: str) -> tuple[float, float] | None:
+        std = self.standard_unit(testcd)
+        if std is not None and normalise(unit) == normalise(std):
+            return (1.0, 0.0)
+        return self._conv.get((str(testcd).upper(), normalise(unit)))
+
+
+def format_number(x: float, digits: int = 4) -> str:
+    """Deterministic text for a converted number: up to `digits` decimals, no trailing zeros."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    text = f"{round(x, digits):.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def convert_result(value: str, testcd: str, unit: str, table: UnitTable, digits: int = 4) -> tuple[str, float, str]:
+    """(STRESC, STRESN, problem) for one original result."""
+    text = str(value or "").strip()
+    if not text:
+        return "", np.nan, ""
+    plain, qualified = _PLAIN.match(text), _QUALIFIED.match(text)
+    if not plain and not qualified:
+        return text.upper(), np.nan, ""          # text result (POSITIVE, NEGATIVE...) kept as is
+    conv = table.conversion(testcd, unit)
+    if conv is None:
+        return "", np.nan, f"no conversion from {unit!r} to the standard unit of {testcd}"
+    factor, offset = conv
+    if plain:
+        number = float(text) * factor + offset
+        return format_number(number, digits), float(format_number(number, digits)), ""
+    op, num = qualified.group(1), float(qualified.group(2))
+    return f"{op}{format_number(num * factor + offset, digits)}", np.nan, ""
+
+
+def _inputs(ctx: MappingContext, params: dict):
+    return (ctx.variable(params.get("result", "")), ctx.variable(params["testcd"]),
+            ctx.variable(params["unit"]) if params.get("unit") else ctx.blank())
+
+
+def _converted(ctx: MappingContext, params: dict):
+    table = UnitTable(ctx.specs.terminology)
+    values, tests, units = _inputs(ctx, params)
+    digits = int(params.get("digits", 4))
+    triples = [convert_result(v, t, u, table, digits) for v, t, u in zip(values, tests, units)]
+    stresc = pd.Series([t[0] for t in triples], index=values.index, dtype=object)
+    stresn = pd.Series([t[1] for t in triples], index=values.index, dtype=float)
+    problems = pd.Series([t[2] for t in triples], index=values.index, dtype=object)
+    return stresc, stresn, problems, values
+
+
+@register("standard_result_char", required=("result", "testcd"), optional=("unit", "digits"))
+def standard_result_char(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """--STRESC: the result converted to the test's standard unit; "<0.5" stays qualified; text kept."""
+    stresc, _n, problems, values = _converted(ctx, params)
+    bad = problems != ""
+    if bad.any():
+        ctx.report("MAP-UNIT", Severity.ERROR, "no unit conversion for this test and unit", mask=bad, values=values,
+                   fix="add the conversion to units.yaml (factor, molecular weight) or correct the unit")
+    return stresc
+
+
+@register("standard_result_num", required=("result", "testcd"), optional=("unit", "digits"))
+def standard_result_num(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """--STRESN: numeric standard result, empty for qualified ("<0.5") and text results."""
+    return _converted(ctx, params)[1]
+
+
+@register("standard_unit", required=("testcd",), optional=("result",))
+def standard_unit(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """--STRESU: the test's one standard unit from units.yaml (empty when there is no result)."""
+    table = UnitTable(ctx.specs.terminology)
+    tests = ctx.variable(params["testcd"])
+    units = tests.map(lambda t: table.standard_unit(t) or "")
+    if params.get("result"):
+        has = ctx.variable(params["result"]).astype(str).str.strip() != ""
+        units = units.where(has, "")
+    return units
+
+
+@register("standard_range", required=("limit", "testcd"), optional=("unit", "digits"))
+def standard_range(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """--STNRLO / --STNRHI: a reference range limit converted like the result (numeric)."""
+    return _converted(ctx, {**params, "result": params["limit"]})[1]
+
+
+@register("reference_indicator", required=("result",), optional=("low", "high"))
+def reference_indicator(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """--NRIND: LOW / HIGH / NORMAL from the numeric standard result and the standard range."""
+    value = pd.to_numeric(ctx.variable(params["result"]), errors="coerce")
+    low = pd.to_numeric(ctx.variable(params["low"]), errors="coerce") if params.get("low") else np.nan
+    high = pd.to_numeric(ctx.variable(params["high"]), errors="coerce") if params.get("high") else np.nan
+    out = pd.Series("", index=value.index, dtype=object)
+    known = value.notna() & (pd.Series(low, index=value.index).notna() | pd.Series(high, index=value.index).notna())
+    out = out.mask(known, "NORMAL")
+    out = out.mask(value < low, "LOW")
+    out = out.mask(value > high, "HIGH")
+    return out

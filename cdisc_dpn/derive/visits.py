@@ -1,0 +1,126 @@
+"""VISITNUM, VISIT and VISITDY from the planned visits (TV) in study.yaml.
+
+Collected labels are matched case- and blank-insensitively against each planned visit's
+`labels`. Unscheduled visits are numbered after the preceding scheduled visit of the same
+subject by date (3.01, 3.02...), using a reference visit form (all visits of all subjects)
+so that every domain gives the same number to the same unscheduled visit.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.derive.dates import DEFAULT_FORMATS, parse_date
+from cdisc_dpn.errors import Severity
+from cdisc_dpn.mapping.context import MappingContext, MappingProblem
+from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.spec.model import VisitSpec
+from cdisc_dpn.terminology import normalise
+
+UNSCHEDULED_STEP = 0.01
+
+
+def visit_label_index(visits: tuple[VisitSpec, ...]) -> dict[str, float]:
+    index: dict[str, float] = {}
+    for v in visits:
+        for label in (v.visit, *v.labels):
+            index[normalise(label)] = v.visitnum
+    return index
+
+
+def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Series) -> pd.Series:
+    """Number unscheduled rows (NaN visitnum, known date) after the last scheduled visit on or before them.
+
+    Input rows are one per visit (subject, ISO date, scheduled VISITNUM or NaN). Unscheduled
+    visits before any scheduled visit are numbered from 0.
+    """
+    frame = pd.DataFrame({"s": subjects.astype(str).values, "d": dates.astype(str).str.slice(0, 10).values,
+                          "v": visitnums.astype(float).values}, index=subjects.index)
+    frame = frame[frame["v"].notna() | (frame["d"] != "")]
+    frame = frame.sort_values(["s", "d", "v"], kind="stable", na_position="last")
+    scheduled = frame["v"].notna()
+    block = scheduled.groupby(frame["s"], sort=False).cumsum()
+    last = frame["v"].groupby(frame["s"], sort=False).ffill().fillna(0.0)
+    k = (~scheduled).groupby([frame["s"], block], sort=False).cumsum()
+    result = frame["v"].where(scheduled, (last + k * UNSCHEDULED_STEP).round(2))
+    return result.reindex(subjects.index)
+
+
+def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, float], formats) -> dict[tuple, float]:
+    form = ctx.raw.get(ref["form"])
+    if form is None:
+        raise MappingProblem(f"reference visit form {ref['form']!r} was not read")
+    frame = form.frame
+    for key in ("subject", "visit", "date"):
+        if ref.get(key) not in frame.columns:
+            raise MappingProblem(f"reference visit form {ref['form']!r} has no column {ref.get(key)!r}")
+    subjects = frame[ref["subject"]].astype(str).str.strip()
+    dates = frame[ref["date"]].map(lambda d: parse_date(d, formats).iso)
+    nums = frame[ref["visit"]].map(lambda v: index.get(normalise(v), np.nan)).astype(float)
+    numbered = number_unscheduled(subjects, dates, nums)
+    unscheduled = nums.isna() & (dates.str.len() >= 10)
+    return {(s, d[:10]): n for s, d, n in zip(subjects[unscheduled], dates[unscheduled], numbered[unscheduled])}
+
+
+@register("visitnum", required=("column",), optional=("date", "unscheduled", "reference_form", "formats"))
+def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """VISITNUM from the collected visit label; unscheduled visits numbered after the preceding scheduled one.
+
+    `date`: the ISO date variable of the record; `unscheduled`: labels meaning an unscheduled visit;
+    `reference_form`: {form, subject, visit, date} listing every visit, for numbering consistent across domains.
+    """
+    visits = ctx.specs.study.visits
+    index = visit_label_index(visits)
+    labels = ctx.column(params["column"])
+    scheduled = labels.map(lambda v: index.get(normalise(v), np.nan)).astype(float)
+    unscheduled_labels = {normalise(u) for u in params.get("unscheduled", ["UNSCHEDULED"])}
+    is_unsched = labels.map(lambda v: normalise(v) in unscheduled_labels or normalise(v).startswith("UNSCHED"))
+    unknown = scheduled.isna() & ~is_unsched & (labels != "")
+    if unknown.any():
+        ctx.report("MAP-VISIT", Severity.ERROR, "visit label matches no planned visit in study.yaml", mask=unknown,
+                   values=labels, column=params["column"],
+                   fix="add the label to the visit's labels: in study.yaml, or correct it in the EDC")
+    if not is_unsched.any():
+        return scheduled
+    dates = ctx.variable(params["date"]) if params.get("date") else ctx.blank()
+    subjects = ctx.variable("USUBJID") if "USUBJID" in ctx.out.columns else ctx.blank()
+    result = scheduled.copy()
+    if params.get("reference_form"):
+        ref = params["reference_form"]
+        formats = tuple(params.get("formats") or ctx.specs.study.date_formats or DEFAULT_FORMATS)
+        numbering = _reference_unscheduled(ctx, ref, index, formats)
+        raw_subject = ctx.column(ref.get("subject_here", ref["subject"]))
+        looked = pd.Series([numbering.get((s, str(d)[:10]), np.nan) for s, d in zip(raw_subject, dates)],
+                           index=labels.index, dtype=float)
+        result = result.where(~is_unsched, looked)
+    missing = is_unsched & result.isna()
+    if missing.any():
+        own = number_unscheduled(subjects, dates, scheduled.where(~is_unsched, np.nan))
+        result = result.where(~missing, own)
+        if params.get("reference_form"):
+            ctx.report("MAP-VISIT-UNSCHED", Severity.WARNING,
+                       "unscheduled visit date not found in the visit form; numbered from this form's own visits",
+                       mask=missing & result.notna(), values=dates, fix="check the visit date against the visit form")
+    return result
+
+
+def _planned(ctx: MappingContext) -> dict[float, VisitSpec]:
+    return {v.visitnum: v for v in ctx.specs.study.visits}
+
+
+@register("visit", optional=("variable", "unscheduled_label"))
+def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """VISIT name from VISITNUM: the planned visit name, or "UNSCHEDULED <n>" for unscheduled numbers."""
+    planned = _planned(ctx)
+    prefix = params.get("unscheduled_label", "UNSCHEDULED")
+    nums = pd.to_numeric(ctx.variable(params.get("variable", "VISITNUM")), errors="coerce")
+    return nums.map(lambda n: "" if np.isnan(n) else planned[n].visit if n in planned else f"{prefix} {n:.2f}")
+
+
+@register("visitdy", optional=("variable",))
+def visitdy(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """VISITDY, the planned study day of a scheduled visit (empty for unscheduled)."""
+    planned = _planned(ctx)
+    nums = pd.to_numeric(ctx.variable(params.get("variable", "VISITNUM")), errors="coerce")
+    return nums.map(lambda n: float(planned[n].visitdy) if n in planned and planned[n].visitdy is not None
+                    else np.nan).astype(float)
