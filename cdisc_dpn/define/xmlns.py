@@ -33,6 +33,7 @@ def xl(tag: str) -> str:
 
 
 XML_LANG = f"{{{XML_NS}}}lang"
+XL_HREF = f"{{{XLINK_NS}}}href"
 
 
 def safe_parser() -> etree.XMLParser:

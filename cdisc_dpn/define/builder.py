@@ -1,0 +1,617 @@
+"""build_define: Define-XML 2.1 from the spec, the terminology and the datasets as written.
+
+The tree describes the data that was written: variables in the order of the frame's columns,
+character lengths from the XPT writer (`lengths`), numeric types and digits from the values,
+codelists with the terms that occur. Everything else (labels, origins, methods, comments,
+keys, value-level metadata, documents) comes from the spec. OIDs follow cdisc_dpn.spec.oids.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pandas as pd
+from lxml import etree
+
+import cdisc_dpn
+from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, Specs, SuppQualifierSpec,
+                                  ValueLevelSpec, VariableSpec, WhereCondition)
+from cdisc_dpn.spec.oids import item_group_oid, item_oid, method_oid, value_item_oid
+from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata
+from cdisc_dpn.terminology.ct import Terminology
+
+from . import datatypes as dt
+from .codelists import CodelistUse, build_codelists, resolve
+from .xmlns import DEFINE_VERSION, NSMAP, ODM_VERSION, XL_HREF, df, odm, sub, translated
+
+CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT",
+               "RELATIONSHIP", "STUDY REFERENCE")
+ITEM_GROUP_CLASSES = CLASS_ORDER + ("REFERENCE DATA STRUCTURE",)
+ORIGIN_TYPES = ("Assigned", "Collected", "Derived", "Not Available", "Other", "Predecessor", "Protocol")
+ORIGIN_SOURCES = ("Investigator", "Sponsor", "Subject", "Vendor")
+DEFAULT_SOURCE = {"Collected": "Investigator", "Derived": "Sponsor", "Assigned": "Sponsor",
+                  "Protocol": "Sponsor", "Predecessor": "Sponsor"}
+COMPARATORS = ("LT", "LE", "GT", "GE", "EQ", "NE", "IN", "NOTIN")
+VLM_RESULT_SUFFIXES = ("ORRES", "STRESC", "STRESN")
+_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+_OID_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def _oid_part(text: str) -> str:
+    return _OID_UNSAFE.sub("_", str(text)) or "_"
+
+
+def _finding(code: str, severity: Severity, message: str, **where) -> Finding:
+    return Finding(code, severity, message, stage="define", **where)
+
+
+@dataclass
+class _Vlm:
+    """One value-level entry ready to be written."""
+
+    oid: str
+    wc_oid: str
+    conditions: tuple[WhereCondition, ...]
+    name: str
+    description: str
+    data_type: str
+    length: int | None
+    significant_digits: int | None
+    codelist: str | None
+    values: list[str]
+    origin: OriginSpec | None
+    method_oid: str | None
+    comment_oid: str | None
+    mandatory: bool
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+class _DefineBuilder:
+    def __init__(self, specs: Specs, terminology: Terminology, lengths: Mapping[str, Mapping[str, int]]):
+        self.specs = specs
+        self.study = specs.study
+        self.terminology = terminology
+        self.lengths = lengths
+        self.findings: list[Finding] = []
+        self.codelists: dict[str, CodelistUse] = {}
+        self.methods: dict[str, tuple[str, str, str]] = {}      # OID -> (name, type, description)
+        self.comments: dict[str, str] = {}
+        self.where_clauses: dict[str, tuple[str, tuple[WhereCondition, ...]]] = {}  # OID -> (dataset, conds)
+        self.documents = {d.id: d for d in self.study.documents}
+        self.acrf = next((d for d in self.study.documents if d.kind == "AnnotatedCRF"), None)
+        standards = self.study.standards or {}
+        self.ig_version = standards.get("sdtmig") or SDTMIG_VERSION
+        self.ct_version = standards.get("ct") or terminology.version
+        self.ig_oid = f"STD.SDTMIG.{self.ig_version}"
+        self.ct_oid = f"STD.CT.SDTM.{self.ct_version}"
+
+    # ------------------------------------------------------------------ helpers
+    def leaf_id(self, key: str) -> str:
+        return f"LF.{_oid_part(key)}"
+
+    def add_method(self, oid: str, target: str, description: str, algorithm: AlgorithmCall | None) -> str:
+        kind = "Imputation" if algorithm is not None and "imput" in algorithm.name.lower() else "Computation"
+        self.methods.setdefault(oid, (f"Algorithm to derive {target}", kind, description))
+        return oid
+
+    def add_comment(self, oid: str, text: str | None) -> str | None:
+        if not text:
+            return None
+        self.comments.setdefault(oid, text)
+        return oid
+
+    @staticmethod
+    def algorithm_summary(algorithm: AlgorithmCall | None) -> str:
+        if algorithm is None:
+            return "Derived by the sponsor."
+        params = "; ".join(f"{k}: {_param_text(v)}" for k, v in sorted(algorithm.params.items()))
+        return f"Derived with the {algorithm.name} algorithm" + (f" ({params})." if params else ".")
+
+    def origin(self, parent: etree._Element, origin: OriginSpec | None, where: str, **loc) -> None:
+        if origin is None:
+            return
+        kind = origin.type
+        if kind not in ORIGIN_TYPES:
+            self.findings.append(_finding("DEF-ORIGIN", Severity.ERROR,
+                                          f"origin type {kind!r} of {where} is not a Define-XML origin type "
+                                          f"({', '.join(ORIGIN_TYPES)}); written as Other",
+                                          fix="correct the origin in the spec", **loc))
+            kind = "Other"
+        source = origin.source or DEFAULT_SOURCE.get(kind)
+        if source is not None and source not in ORIGIN_SOURCES:
+            self.findings.append(_finding("DEF-ORIGIN", Severity.ERROR,
+                                          f"origin source {source!r} of {where} is not one of {', '.join(ORIGIN_SOURCES)}",
+                                          fix="correct the origin source in the spec", **loc))
+            source = None
+        el = sub(parent, df("Origin"), {"Type": kind, "Source": source})
+        if kind == "Predecessor" and origin.predecessor:
+            translated(el, odm("Description"), origin.predecessor)
+        if kind == "Collected" and origin.pages and self.acrf is not None:
+            ref = sub(el, df("DocumentRef"), {"leafID": self.leaf_id(self.acrf.id)})
+            sub(ref, df("PDFPageRef"), {"PageRefs": origin.pages, "Type": "PhysicalRef"})
+
+    def codelist_ref(self, parent: etree._Element, key: str | None, values: list[str], data_type: str,
+                     user: str, hints: dict[str, str] | None = None, **loc) -> None:
+        if not key:
+            return
+        resolved = resolve(self.terminology, key)
+        if resolved is None:
+            self.findings.append(_finding("DEF-CL-UNKNOWN", Severity.ERROR,
+                                          f"codelist {key!r} of {user} is neither in the CT package nor a sponsor "
+                                          "codelist; no CodeListRef written",
+                                          fix="declare the codelist in mappings/ or correct the code", **loc))
+            return
+        oid, cl, external = resolved
+        use = self.codelists.setdefault(oid, CodelistUse(oid, cl, external))
+        ref = sub(parent, odm("CodeListRef"), {"CodeListOID": oid})
+        use.add([] if external else values, data_type, ref, user, hints)
+
+    # ------------------------------------------------------------------ document
+    def build(self, domains: Sequence[DomainFrame], created: str, file_oid: str | None) -> etree._ElementTree:
+        if not _CREATED.fullmatch(created or ""):
+            raise ValueError(f"created must be an ISO 8601 date-time like 2025-01-31T12:00:00, got {created!r}")
+        study = self.study
+        define_meta = dict(study.define or {})
+        root = etree.Element(odm("ODM"), nsmap=NSMAP)
+        for key, value in (("FileType", "Snapshot"),
+                           ("FileOID", file_oid or define_meta.get("file_oid") or f"{study.studyid}.SDTM.DEFINE"),
+                           ("CreationDateTime", created), ("ODMVersion", ODM_VERSION),
+                           ("Originator", str(define_meta.get("originator") or study.sponsor or "cdisc-dpn")),
+                           ("SourceSystem", "cdisc-dpn"), ("SourceSystemVersion", cdisc_dpn.__version__),
+                           (df("Context"), "Submission")):
+            root.set(key, str(value))
+        study_el = sub(root, odm("Study"), {"OID": f"STDY.{_oid_part(study.studyid)}"})
+        gv = sub(study_el, odm("GlobalVariables"))
+        sub(gv, odm("StudyName"), text=study.study_name or study.studyid)
+        sub(gv, odm("StudyDescription"), text=study.description or study.study_name or study.studyid)
+        sub(gv, odm("ProtocolName"), text=study.protocol_name or study.studyid)
+        mdv = sub(study_el, odm("MetaDataVersion"), {
+            "OID": f"MDV.{_oid_part(study.studyid)}.SDTMIG.{self.ig_version}",
+            "Name": str(define_meta.get("name") or f"Study {study.studyid}, SDTM data definitions"),
+            "Description": str(define_meta.get("description") or
+                               f"SDTM datasets of study {study.studyid} ({study.study_name})"),
+            df("DefineVersion"): DEFINE_VERSION})
+
+        standards = sub(mdv, df("Standards"))
+        sub(standards, df("Standard"), {"OID": self.ig_oid, "Name": "SDTMIG", "Type": "IG",
+                                        "Version": self.ig_version, "Status": "Final"})
+        ct_standard = sub(standards, df("Standard"), {"OID": self.ct_oid, "Name": "CDISC/NCI", "Type": "CT",
+                                                      "PublishingSet": "SDTM", "Version": self.ct_version,
+                                                      "Status": "Final"})
+        for kind in ("AnnotatedCRF", "SupplementalDoc"):
+            docs = [d for d in study.documents if d.kind == kind]
+            if docs:
+                holder = sub(mdv, df(kind))
+                for d in docs:
+                    sub(holder, df("DocumentRef"), {"leafID": self.leaf_id(d.id)})
+        vl_anchor = len(mdv)          # ValueListDefs and WhereClauseDefs are inserted here at the end
+
+        ordered = sorted(domains, key=self._dataset_key)
+        value_lists: list[etree._Element] = []
+        item_defs: list[etree._Element] = []
+        for domain in ordered:
+            group, defs, vls = self.dataset(domain)
+            mdv.append(group)
+            item_defs.extend(defs)
+            value_lists.extend(vls)
+        for el in item_defs:
+            mdv.append(el)
+        for i, el in enumerate(value_lists + self._where_clause_defs()):
+            mdv.insert(vl_anchor + i, el)
+
+        cl_findings, used_ct = build_codelists(
+            mdv, list(self.codelists.values()), self.terminology, ct_standard_oid=self.ct_oid,
+            external_versions={k.lower(): str(v) for k, v in (study.standards or {}).items()})
+        self.findings.extend(cl_findings)
+        if not used_ct:
+            standards.remove(ct_standard)
+        for oid in sorted(self.methods):
+            name, kind, text = self.methods[oid]
+            m = sub(mdv, odm("MethodDef"), {"OID": oid, "Name": name, "Type": kind})
+            translated(m, odm("Description"), text)
+        for oid in sorted(self.comments):
+            c = sub(mdv, df("CommentDef"), {"OID": oid})
+            translated(c, odm("Description"), self.comments[oid])
+        for d in study.documents:
+            leaf = sub(mdv, df("leaf"), {"ID": self.leaf_id(d.id), XL_HREF: d.href})
+            sub(leaf, df("title"), text=d.title)
+        return etree.ElementTree(root)
+
+    def _dataset_key(self, domain: DomainFrame) -> tuple[int, str]:
+        cls = (domain.spec.dataset_class or "").upper()
+        rank = CLASS_ORDER.index(cls) if cls in CLASS_ORDER else len(CLASS_ORDER)
+        return rank, domain.spec.name
+
+    def _where_clause_defs(self) -> list[etree._Element]:
+        out = []
+        for oid in sorted(self.where_clauses):
+            ds, conds = self.where_clauses[oid]
+            wc = etree.Element(df("WhereClauseDef"), {"OID": oid})
+            for cond in conds:
+                rc = sub(wc, odm("RangeCheck"), {"Comparator": cond.comparator, "SoftHard": "Soft",
+                                                 df("ItemOID"): item_oid(ds, cond.variable)})
+                for v in cond.values:
+                    sub(rc, odm("CheckValue"), text=v)
+            out.append(wc)
+        return out
+
+    # ------------------------------------------------------------------ datasets
+    def dataset(self, domain: DomainFrame) -> tuple[etree._Element, list[etree._Element], list[etree._Element]]:
+        spec, frame = domain.spec, domain.frame
+        name = spec.name
+        is_supp = name.startswith("SUPP") and "QNAM" in frame.columns
+        parent_spec = self._supp_parent(spec) if is_supp else None
+        domain_attr = (parent_spec.domain if parent_spec is not None else name[4:]) if is_supp else spec.domain
+        cls = (spec.dataset_class or ("RELATIONSHIP" if is_supp else "")).upper()
+        if cls not in ITEM_GROUP_CLASSES:
+            self.findings.append(_finding("DEF-CLASS", Severity.ERROR,
+                                          f"dataset class {spec.dataset_class!r} of {name} is not a Define-XML "
+                                          "class", dataset=name, fix="use the SDTMIG class name"))
+        comment_oid = self.add_comment(f"COM.{name}", spec.comment)
+        ig = etree.Element(odm("ItemGroupDef"))
+        for key, value in (("OID", item_group_oid(name)), ("Domain", domain_attr), ("Name", name),
+                           ("Repeating", "Yes" if spec.repeating else "No"),
+                           ("IsReferenceData", "Yes" if spec.reference_data else "No"),
+                           ("SASDatasetName", name), (df("Structure"), spec.structure or "Not specified"),
+                           ("Purpose", "Tabulation"), (df("StandardOID"), self.ig_oid),
+                           (df("HasNoData"), "Yes" if len(frame) == 0 else None),
+                           (df("CommentOID"), comment_oid), (df("ArchiveLocationID"), self.leaf_id(name))):
+            if value is not None:
+                ig.set(key, str(value))
+        translated(ig, odm("Description"), spec.label or name)
+
+        ig_meta = domain_metadata(name)
+        vlm_by_var = self._value_level(domain, parent_spec)
+        defs: list[etree._Element] = []
+        vl_defs: list[etree._Element] = []
+        vlm_defs: list[etree._Element] = []
+        for order, column in enumerate(frame.columns, start=1):
+            var = spec.variable(column)
+            if var is None:
+                self.findings.append(_finding("DEF-UNSPECIFIED-VAR", Severity.WARNING,
+                                              f"column {column} of {name} has no variable in the spec; described "
+                                              "from SDTMIG metadata and the data", dataset=name, variable=column,
+                                              fix="add the variable to the dataset's spec"))
+            meta = ig_meta.variable(column) if ig_meta is not None else None
+            oid = item_oid(name, column)
+            key_seq = spec.keys.index(column) + 1 if column in spec.keys else None
+            core = var.core if var is not None else (meta.core if meta is not None else "Perm")
+            method = None
+            if var is not None and (var.method or var.origin.type == "Derived"):
+                method = self.add_method(method_oid(name, column), f"{name}.{column}",
+                                         var.method or self.algorithm_summary(var.algorithm), var.algorithm)
+            role = (var.role if var is not None and var.role else None) or (meta.role if meta is not None else None)
+            sub(ig, odm("ItemRef"), {"ItemOID": oid, "OrderNumber": str(order),
+                                     "Mandatory": "Yes" if core == "Req" else "No",
+                                     "KeySequence": str(key_seq) if key_seq else None,
+                                     "MethodOID": method, "Role": role or None})
+            vlms = vlm_by_var.get(column)
+            defs.append(self.item_def(domain, column, var, meta, vl_oid=f"VL.{name}.{column}" if vlms else None))
+            if vlms:
+                vl = etree.Element(df("ValueListDef"), {"OID": f"VL.{name}.{column}"})
+                for i, v in enumerate(vlms, start=1):
+                    ref = sub(vl, odm("ItemRef"), {"ItemOID": v.oid, "OrderNumber": str(i),
+                                                   "Mandatory": "Yes" if v.mandatory else "No",
+                                                   "MethodOID": v.method_oid})
+                    sub(ref, df("WhereClauseRef"), {"WhereClauseOID": v.wc_oid})
+                    self.where_clauses.setdefault(v.wc_oid, (name, v.conditions))
+                    vlm_defs.append(self.vlm_item_def(name, column, v))
+                vl_defs.append(vl)
+        class_el = sub(ig, df("Class"), {"Name": cls or "SPECIAL PURPOSE"})
+        if spec.subclass:
+            sub(class_el, df("SubClass"), {"Name": spec.subclass})
+        leaf = sub(ig, df("leaf"), {"ID": self.leaf_id(name), XL_HREF: f"{name.lower()}.xpt"})
+        sub(leaf, df("title"), text=f"{name.lower()}.xpt")
+        return ig, defs + vlm_defs, vl_defs
+
+    def _supp_parent(self, spec: DatasetSpec) -> DatasetSpec | None:
+        return next((d for d in self.specs.datasets if d.supp_name == spec.name), None)
+
+    def item_def(self, domain: DomainFrame, column: str, var: VariableSpec | None, meta,
+                 vl_oid: str | None) -> etree._Element:
+        name = domain.spec.name
+        series = domain.frame[column]
+        declared_type = var.type if var is not None else (meta.type if meta is not None else None)
+        is_num = declared_type == "Num" if declared_type else pd.api.types.is_numeric_dtype(series)
+        loc = {"dataset": name, "variable": column}
+        values = dt.num_values(series) if is_num else dt.char_values(series)
+        length = sig = None
+        if is_num:
+            data_type, length, sig = dt.numeric_profile(values)
+            shown = [_num_text(v) for v in values]
+        else:
+            data_type = dt.char_type(column, values)
+            shown = values
+        wanted = var.data_type if var is not None else None
+        if wanted:
+            if wanted not in dt.DATA_TYPES:
+                self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
+                                              f"data_type {wanted!r} of {name}.{column} is not a Define-XML data "
+                                              f"type; {data_type!r} used", fix="correct data_type in the spec", **loc))
+            elif is_num and wanted not in dt.NUMERIC_TYPES:
+                self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
+                                              f"numeric {name}.{column} declared as {wanted!r}; {data_type!r} used",
+                                              fix="use integer or float for Num variables", **loc))
+            elif is_num and wanted == "integer" and data_type == "float":
+                self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
+                                              f"{name}.{column} is declared integer but has decimals; float used",
+                                              fix="declare float or round in the derivation", **loc))
+            elif not is_num and wanted in dt.NUMERIC_TYPES:
+                data_type, length, sig = wanted, *self._text_digits(values, wanted)
+            else:
+                data_type = wanted
+        if data_type == "text":
+            length = self._text_length(name, column, values)
+        if var is not None and var.significant_digits is not None and data_type == "float":
+            sig = var.significant_digits
+        comment_oid = self.add_comment(f"COM.{name}.{column}", var.comment if var is not None else None)
+        el = etree.Element(odm("ItemDef"))
+        for key, value in (("OID", item_oid(name, column)), ("Name", column), ("DataType", data_type),
+                           ("Length", length if data_type in dt.LENGTH_TYPES else None),
+                           ("SignificantDigits", sig if data_type == "float" else None),
+                           ("SASFieldName", column), (df("CommentOID"), comment_oid)):
+            if value is not None:
+                el.set(key, str(value))
+        label = var.label if var is not None else (meta.label if meta is not None else column)
+        translated(el, odm("Description"), label)
+        if var is not None and var.codelist:
+            self.codelist_ref(el, var.codelist, shown, data_type, f"{name}.{column}",
+                              self._decode_hints(domain.frame, column), **loc)
+        if var is not None:
+            self.origin(el, var.origin, f"{name}.{column}", **loc)
+        if vl_oid:
+            sub(el, df("ValueListRef"), {"ValueListOID": vl_oid})
+        return el
+
+    def _text_length(self, dataset: str, column: str, values: list[str]) -> int:
+        length = (self.lengths.get(dataset) or {}).get(column)
+        if length is None:
+            length = dt.byte_length(values)
+            self.findings.append(_finding("DEF-LENGTH-UNKNOWN", Severity.WARNING,
+                                          f"no XPT length given for {dataset}.{column}; the longest value "
+                                          f"({length} bytes) is used", dataset=dataset, variable=column,
+                                          fix="pass the lengths the XPT writer used"))
+        return int(length)
+
+    @staticmethod
+    def _text_digits(values: list[str], data_type: str) -> tuple[int, int | None]:
+        numbers = [dt.parse_number(v) for v in values]
+        nums = [n for n in numbers if n is not None]
+        if not nums:
+            return 1, None
+        if data_type == "integer":
+            return max(len(re.sub(r"[^0-9]", "", v)) for v in values), None
+        return max(len(re.sub(r"[^0-9]", "", v)) for v in values), max(dt.text_decimals(v) for v in values)
+
+    @staticmethod
+    def _decode_hints(frame: pd.DataFrame, column: str) -> dict[str, str]:
+        """value -> decode from the paired column in the data (XXTESTCD -> XXTEST, ARMCD -> ARM)."""
+        partner = column[:-2] if column.endswith("CD") else None
+        if not partner or partner not in frame.columns:
+            return {}
+        pairs = frame[[column, partner]].astype(str)
+        pairs = pairs[(pairs[column] != "") & (pairs[partner] != "")].drop_duplicates(column)
+        return dict(zip(pairs[column], pairs[partner]))
+
+    # ------------------------------------------------------------------ value level
+    def _value_level(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> dict[str, list[_Vlm]]:
+        spec, frame = domain.spec, domain.frame
+        if parent_spec is not None or (spec.name.startswith("SUPP") and "QNAM" in frame.columns):
+            return {"QVAL": self._supp_vlm(domain, parent_spec)} if "QVAL" in frame.columns else {}
+        out: dict[str, list[_Vlm]] = {}
+        if spec.value_level:
+            for vl in spec.value_level:
+                if vl.variable not in frame.columns:
+                    self.findings.append(_finding("DEF-VLM-VAR", Severity.WARNING,
+                                                  f"value-level metadata for {spec.name}.{vl.variable}, which is not "
+                                                  "in the dataset, is left out", dataset=spec.name,
+                                                  variable=vl.variable, fix="remove it from the spec"))
+                    continue
+                out.setdefault(vl.variable, []).append(self._explicit_vlm(domain, vl))
+            return out
+        testcd = f"{spec.domain}TESTCD"
+        if spec.dataset_class.upper().startswith("FINDINGS") and testcd in frame.columns:
+            codes = sorted({v for v in dt.char_values(frame[testcd])})
+            for suffix in VLM_RESULT_SUFFIXES:
+                column = f"{spec.domain}{suffix}"
+                if column not in frame.columns:
+                    continue
+                items = [self._generated_vlm(domain, column, testcd, code) for code in codes]
+                items = [i for i in items if i is not None]
+                if items:
+                    out[column] = items
+        return out
+
+    def _subset(self, frame: pd.DataFrame, conds: tuple[WhereCondition, ...]) -> pd.Series:
+        mask = pd.Series(True, index=frame.index)
+        for c in conds:
+            if c.variable not in frame.columns:
+                return pd.Series(False, index=frame.index)
+            col = frame[c.variable].map(lambda v: _num_text(v) if isinstance(v, float) else str(v))
+            hit = col.isin(list(c.values))
+            mask &= ~hit if c.comparator in ("NE", "NOTIN") else hit
+        return mask
+
+    def _wc_oid(self, dataset: str, conds: tuple[WhereCondition, ...]) -> tuple[str, str]:
+        parts, keys = [], []
+        for c in conds:
+            if c.comparator == "EQ" and len(c.values) == 1:
+                parts.append(f"{c.variable}.{_oid_part(c.values[0])}")
+            else:
+                parts.append(f"{c.variable}.{c.comparator}.{'_'.join(_oid_part(v) for v in c.values)}")
+            keys.append(parts[-1].split(".", 1)[1])
+        return f"WC.{dataset}." + ".".join(parts), ".".join(keys)
+
+    def _explicit_vlm(self, domain: DomainFrame, vl: ValueLevelSpec) -> _Vlm:
+        spec, frame = domain.spec, domain.frame
+        name, column = spec.name, vl.variable
+        for c in vl.where_clause:
+            if c.comparator not in COMPARATORS:
+                self.findings.append(_finding("DEF-WHERE", Severity.ERROR,
+                                              f"comparator {c.comparator!r} in value-level metadata of "
+                                              f"{name}.{column} is not one of {', '.join(COMPARATORS)}",
+                                              dataset=name, variable=column, fix="correct the where clause"))
+        wc_oid, key = self._wc_oid(name, vl.where_clause)
+        single = len(vl.where_clause) == 1 and vl.where_clause[0].comparator == "EQ" and \
+            len(vl.where_clause[0].values) == 1
+        oid = value_item_oid(name, column, _oid_part(vl.where_clause[0].values[0]) if single else key)
+        rows = frame[self._subset(frame, vl.where_clause)]
+        parent = spec.variable(column)
+        is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
+        values = [_num_text(v) for v in dt.num_values(rows[column])] if is_num else dt.char_values(rows[column])
+        data_type = vl.data_type if vl.data_type in dt.DATA_TYPES else "text"
+        if vl.data_type not in dt.DATA_TYPES:
+            self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
+                                          f"value-level data_type {vl.data_type!r} of {name}.{column} ({key}) is not "
+                                          "a Define-XML data type; text used", dataset=name, variable=column,
+                                          fix="correct data_type in the spec"))
+        length = sig = None
+        if data_type == "text":
+            length = vl.length or dt.byte_length(values)
+        elif data_type in dt.NUMERIC_TYPES:
+            if is_num:
+                inferred, length, sig = dt.numeric_profile(dt.num_values(rows[column]))
+            else:
+                length, sig = self._text_digits(values, data_type)
+            if vl.length:
+                length = vl.length
+        if data_type == "float":
+            sig = vl.significant_digits if vl.significant_digits is not None else (sig or 0)
+        method = None
+        if vl.method:
+            method = self.add_method(f"{method_oid(name, column)}.{key}", f"{name}.{column} ({key})", vl.method, None)
+        elif vl.origin is not None and vl.origin.type == "Derived" and parent is not None:
+            method = self.add_method(method_oid(name, column), f"{name}.{column}",
+                                     parent.method or self.algorithm_summary(parent.algorithm), parent.algorithm)
+        description = self._vlm_description(frame, rows, spec, parent, key)
+        if vl.unit:
+            description += f" (unit: {vl.unit})"
+        return _Vlm(oid, wc_oid, vl.where_clause, column, description, data_type, length, sig, vl.codelist,
+                    values, vl.origin or (parent.origin if parent is not None else None), method,
+                    self.add_comment(f"COM.{name}.{column}.{key}", vl.comment), vl.mandatory)
+
+    def _generated_vlm(self, domain: DomainFrame, column: str, testcd: str, code: str) -> _Vlm | None:
+        spec, frame = domain.spec, domain.frame
+        conds = (WhereCondition(testcd, "EQ", (code,)),)
+        rows = frame[self._subset(frame, conds)]
+        parent = spec.variable(column)
+        is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
+        if is_num:
+            nums = dt.num_values(rows[column])
+            if not nums:
+                return None
+            data_type, length, sig = dt.numeric_profile(nums)
+            values = [_num_text(v) for v in nums]
+        else:
+            values = dt.char_values(rows[column])
+            if not values:
+                return None
+            data_type, length, sig = dt.char_value_profile(column, values)
+            if data_type == "text":
+                length = dt.byte_length(values)
+        wc_oid, key = self._wc_oid(spec.name, conds)
+        method = None
+        if parent is not None and (parent.method or parent.origin.type == "Derived"):
+            method = method_oid(spec.name, column)
+            self.add_method(method, f"{spec.name}.{column}",
+                            parent.method or self.algorithm_summary(parent.algorithm), parent.algorithm)
+        return _Vlm(value_item_oid(spec.name, column, _oid_part(code)), wc_oid, conds, column,
+                    self._vlm_description(frame, rows, spec, parent, code), data_type, length,
+                    sig if data_type == "float" else None, None, values,
+                    parent.origin if parent is not None else None, method, None, False)
+
+    @staticmethod
+    def _vlm_description(frame, rows, spec: DatasetSpec, parent: VariableSpec | None, key: str) -> str:
+        label = parent.label if parent is not None else key
+        test_col = f"{spec.domain}TEST"
+        test = None
+        if test_col in rows.columns and len(rows):
+            names = [v for v in dt.char_values(rows[test_col])]
+            test = names[0] if names else None
+        return f"{label} for {test or key}"
+
+    def _supp_vlm(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> list[_Vlm]:
+        name, frame = domain.spec.name, domain.frame
+        present = dt.char_values(frame["QNAM"])
+        declared = {q.qnam: q for q in (parent_spec.supplemental if parent_spec is not None else ())}
+        order = [q for q in declared if q in set(present)] + sorted(set(present) - set(declared))
+        out = []
+        for qnam in order:
+            q: SuppQualifierSpec | None = declared.get(qnam)
+            if q is None:
+                self.findings.append(_finding("DEF-SUPP-QNAM", Severity.WARNING,
+                                              f"QNAM {qnam} occurs in {name} but is not declared in the parent's "
+                                              "supplemental qualifiers; described as text", dataset=name,
+                                              variable="QVAL", value=qnam,
+                                              fix="declare the qualifier under `supplemental` in the parent spec"))
+            conds = (WhereCondition("QNAM", "EQ", (qnam,)),)
+            rows = frame[self._subset(frame, conds)]
+            values = dt.char_values(rows["QVAL"])
+            data_type = (q.data_type if q is not None else "text") or "text"
+            if data_type not in dt.DATA_TYPES:
+                self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
+                                              f"data_type {data_type!r} of {name} QNAM {qnam} is not a Define-XML "
+                                              "data type; text used", dataset=name, variable="QVAL",
+                                              fix="correct data_type in the spec"))
+                data_type = "text"
+            length = sig = None
+            if data_type == "text":
+                length = dt.byte_length(values)
+            elif data_type in dt.NUMERIC_TYPES:
+                length, sig = self._text_digits(values, data_type)
+                sig = (sig or 0) if data_type == "float" else None
+            wc_oid, _key = self._wc_oid(name, conds)
+            method = None
+            if q is not None and (q.method or q.origin.type == "Derived"):
+                method = self.add_method(f"{method_oid(name, 'QVAL')}.{_oid_part(qnam)}", f"{name}.QVAL ({qnam})",
+                                         q.method or self.algorithm_summary(q.algorithm), q.algorithm)
+            comment = self.add_comment(f"COM.{name}.QVAL.{_oid_part(qnam)}", q.comment if q is not None else None)
+            labels = dt.char_values(rows["QLABEL"]) if "QLABEL" in rows.columns else []
+            description = q.qlabel if q is not None else (labels[0] if labels else qnam)
+            out.append(_Vlm(value_item_oid(name, "QVAL", _oid_part(qnam)), wc_oid, conds, qnam, description,
+                            data_type, length, sig, q.codelist if q is not None else None, values,
+                            q.origin if q is not None else None, method, comment, False))
+        return out
+
+    def vlm_item_def(self, dataset: str, column: str, v: _Vlm) -> etree._Element:
+        el = etree.Element(odm("ItemDef"))
+        for key, value in (("OID", v.oid), ("Name", v.name), ("DataType", v.data_type),
+                           ("Length", v.length if v.data_type in dt.LENGTH_TYPES else None),
+                           ("SignificantDigits", v.significant_digits if v.data_type == "float" else None),
+                           ("SASFieldName", v.name[:8]), (df("CommentOID"), v.comment_oid)):
+            if value is not None:
+                el.set(key, str(value))
+        translated(el, odm("Description"), v.description)
+        loc = {"dataset": dataset, "variable": column}
+        self.codelist_ref(el, v.codelist, v.values, v.data_type, f"{dataset}.{column} ({v.oid})", **loc)
+        self.origin(el, v.origin, f"{dataset}.{column} ({v.oid})", **loc)
+        return el
+
+
+def _param_text(value) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_param_text(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_param_text(v) for v in value)
+    return str(value)
+
+
+def _num_text(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def build_define(specs: Specs, terminology: Terminology, domains: Sequence[DomainFrame],
+                 lengths: Mapping[str, Mapping[str, int]], *, created: str,
+                 file_oid: str | None = None) -> tuple[etree._ElementTree, list[Finding]]:
+    """Define-XML 2.1 tree for the written datasets plus the findings met while describing them.
+
+    `lengths` maps dataset -> variable -> the character length written to the XPT (bytes);
+    `created` is the run's ISO date-time (CreationDateTime), never the clock.
+    """
+    builder = _DefineBuilder(specs, terminology, lengths)
+    tree = builder.build(domains, created, file_oid)
+    return tree, builder.findings
