@@ -173,6 +173,12 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert caught.value.findings[0].code == "XPT-NON-ASCII"
     with pytest.raises(OutputError):
         write_xpt(tmp_path / "bad.xpt", frame, meta, check=False)
+    short = XptDataset("BAD", "Bad", (XptVariable("C", "c", "Char", length=1),))
+    with pytest.raises(OutputError):                     # never truncates, even unchecked
+        write_xpt(tmp_path / "bad.xpt", pd.DataFrame({"C": ["ok"]}), short, check=False)
+    labelled = XptDataset("BAD", "Caf\u00e9", (XptVariable("C", "c", "Char"),))
+    with pytest.raises(OutputError):
+        write_xpt(tmp_path / "bad.xpt", pd.DataFrame({"C": ["ok"]}), labelled, check=False)
     assert list(tmp_path.iterdir()) == []
 
 

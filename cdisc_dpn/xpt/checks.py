@@ -68,17 +68,20 @@ def char_values(series: pd.Series) -> np.ndarray:
 
 def non_text_rows(values: np.ndarray) -> np.ndarray:
     """Row indexes (0-based) whose value is not a str."""
-    is_str = np.fromiter((type(v) is str or isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    if not len(values) or pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return np.empty(0, dtype=np.int64)         # fast path (C loop): all values are str
+    is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
     return np.flatnonzero(~is_str)
 
 
-def byte_lengths(values: np.ndarray) -> np.ndarray:
-    """UTF-8 byte length of every value of an object array of str (vectorised fast path for ASCII)."""
-    n = len(values)
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
-    if n and not "".join(values).isascii():
-        for i in non_ascii_rows(values):
-            lengths[i] = len(values[i].encode("utf-8"))
+def byte_lengths(values: np.ndarray, non_ascii: np.ndarray | None = None) -> np.ndarray:
+    """UTF-8 byte length of every value of an object array of str (vectorised fast path for ASCII).
+
+    `non_ascii`: the rows from non_ascii_rows(values), when the caller already has them.
+    """
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    for i in non_ascii_rows(values) if non_ascii is None else non_ascii:
+        lengths[i] = len(values[i].encode("utf-8"))
     return lengths
 
 
@@ -174,7 +177,8 @@ def _check_char_column(frame: pd.DataFrame, var, ds: str, usubjids) -> list[Find
         values = values.copy()
         values[bad_type] = [str(values[i]) for i in bad_type]
 
-    for i in non_ascii_rows(values):
+    non_ascii = non_ascii_rows(values)
+    for i in non_ascii:
         text = values[i]
         chars = "".join(sorted({c for c in text if not c.isascii()}))
         out.append(_finding(
@@ -183,7 +187,7 @@ def _check_char_column(frame: pd.DataFrame, var, ds: str, usubjids) -> list[Find
             "correct the source, or declare a transliteration for these characters in the spec",
             row=int(i) + 1, usubjid=usubjid(i), value=_preview(text), **where))
 
-    lengths = byte_lengths(values)
+    lengths = byte_lengths(values, non_ascii)
     for i in np.flatnonzero(lengths > MAX_CHAR_LENGTH):
         out.append(_finding(
             "XPT-VALUE-LEN", f"value is {int(lengths[i])} bytes; XPT character values are at most {MAX_CHAR_LENGTH}",

@@ -129,7 +129,10 @@ def _sas_datetime(value: datetime) -> bytes:
 
 
 def _text(value: str, width: int) -> bytes:
-    data = value.encode("ascii")
+    try:
+        data = value.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise OutputError(f"{value!r} is not ASCII; run check_dataset first") from exc
     if len(data) > width:
         raise OutputError(f"{value!r} does not fit in {width} bytes")
     return data.ljust(width, b" ")
@@ -222,12 +225,17 @@ def _layout(meta: XptDataset, arrays: list[np.ndarray], lengths: Mapping[str, in
         char = var.is_char
         if not char:
             size = NUM_LENGTH
-        elif lengths is not None and var.name in lengths:
-            size = int(lengths[var.name])
-        elif var.length is not None:
-            size = int(var.length)
         else:
-            size = max(1, int(byte_lengths(values).max()) if len(values) else 1)
+            longest = int(byte_lengths(values).max()) if len(values) else 0
+            if lengths is not None and var.name in lengths:
+                size = int(lengths[var.name])
+            elif var.length is not None:
+                size = int(var.length)
+            else:
+                size = max(1, longest)
+            if longest > size:      # never truncate silently (check=False callers)
+                raise OutputError(f"{meta.name}.{var.name}: longest value is {longest} bytes, length is {size}; "
+                                  "run check_dataset first")
         names.append(var.name)
         is_char.append(char)
         sizes.append(size)
