@@ -492,7 +492,7 @@ class StudyBuilder:
 
         n = len(records)
         subj = np.array([r[0] for r in records], dtype=int)
-        start = np.array([r[2] for r in records], dtype=int)
+        start = np.minimum(np.array([r[2] for r in records], dtype=int), pop.last_contact_day[subj])
         end = np.array([r[3] for r in records], dtype=int)
         serious = np.array([r[4] for r in records], dtype=bool)
         fatal = np.array([r[5] for r in records], dtype=bool)

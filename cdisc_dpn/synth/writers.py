@@ -49,27 +49,38 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _cell_body(value) -> str:
+    """A cell's XML after '<c r="A1"'; '' for an empty cell (not written)."""
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"><v>{value!r}</v></c>"
+    return f' t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
 
 
 def _sheet_xml(header: list[str], rows: list[tuple]) -> str:
+    """Every written cell has its r reference; each distinct value per column is rendered once."""
     letters = [_column_letter(i) for i in range(len(header))]
+    columns = list(zip(*rows)) if rows else [() for _ in header]
+    rendered = []
+    for column in columns:
+        cache: dict = {}
+        out = []
+        for value in column:
+            key = (type(value), value)
+            text = cache.get(key)
+            if text is None:
+                text = cache[key] = _cell_body(value)
+            out.append(text)
+        rendered.append(out)
     parts = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
-    for row_number, row in enumerate([tuple(header)] + rows, start=1):
-        cells = []
-        for letter, value in zip(letters, row):
-            if value is None or value == "":
-                continue
-            if hasattr(value, "item"):
-                value = value.item()
-            if _is_number(value):
-                cells.append(f'<c r="{letter}{row_number}"><v>{value!r}</v></c>')
-            else:
-                cells.append(f'<c r="{letter}{row_number}" t="inlineStr"><is><t xml:space="preserve">'
-                             f'{escape(str(value))}</t></is></c>')
-        parts.append(f'<row r="{row_number}">{"".join(cells)}</row>')
+    for number, cells in enumerate([tuple(_cell_body(name) for name in header)] + list(zip(*rendered)), start=1):
+        parts.append(f'<row r="{number}">')
+        parts.extend(f'<c r="{letter}{number}"{body}' for letter, body in zip(letters, cells) if body)
+        parts.append("</row>")
     parts.append("</sheetData></worksheet>")
     return "".join(parts)
 
@@ -130,6 +141,7 @@ def write_xlsx(path: Path, sheet_title: str, header: list[str], rows: list[tuple
             '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
             '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
             '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
             '</styleSheet>',
     }
     for i, chunk in enumerate(chunks):
@@ -139,5 +151,5 @@ def write_xlsx(path: Path, sheet_title: str, header: list[str], rows: list[tuple
             info = zipfile.ZipInfo(name, date_time=FILE_TIMESTAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, text.encode("utf-8"))
+            archive.writestr(info, text.encode("utf-8"), compresslevel=1)
     return len(rows)
