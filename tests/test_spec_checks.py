@@ -23,10 +23,11 @@ def _algo(name: str, required=(), optional=(), kind="variable") -> Algorithm:
 FAKE_ALGORITHMS = {a.name: a for a in (
     _algo("assign", optional=("column", "variable", "upper")),
     _algo("constant", required=("value",)),
-    _algo("study_id"), _algo("domain"), _algo("usubjid"), _algo("seq"), _algo("visitnum"),
+    _algo("study_id"), _algo("domain"), _algo("usubjid"), _algo("seq"), _algo("visitnum", required=("column",)),
     _algo("recode", optional=("column", "variable", "codelist", "map", "unknown")),
     _algo("numeric", optional=("column", "variable")),
     _algo("when", required=("cases",), optional=("default",)),
+    _algo("sum_items", required=("group_by", "items", "results", "set", "value"), optional=("copy",), kind="records"),
     _algo("lookup", required=("form", "key", "value"), optional=("on", "first")),
     _algo("trial_arms", kind="source"),
 )}
@@ -261,3 +262,18 @@ def test_explicit_algorithm_table(spec_dir):
 def test_real_registry_is_used_or_a_notice_explains_why():
     table, notes = ORIGINAL_REGISTRY()
     assert (table is not None and notes == []) or (table is None and notes[0].code == "SPEC-ALGO-REGISTRY")
+
+
+def test_algorithm_of_the_wrong_kind(spec_dir):
+    edit(spec_dir / "ta.yaml", "generate: trial_arms", "generate: study_id")
+    f = only(findings_of(spec_dir), "SPEC-ALGO-KIND")
+    assert "trial_arms" in f.fix
+
+
+def test_fixture_is_clean_with_the_real_registry(monkeypatch, spec_dir):
+    monkeypatch.setattr(checks, "_registry", ORIGINAL_REGISTRY)
+    specs, _ = load_specs(spec_dir, semantic_checks=False)
+    found = check_specs(specs)
+    if found and found[0].code == "SPEC-ALGO-REGISTRY":
+        pytest.skip(found[0].message)
+    assert [f.render() for f in found] == []

@@ -5,6 +5,8 @@ finding carries the spec file and line of the object it is about, a stable code 
 Codes (all stage "spec"):
 
   SPEC-ALGO-UNKNOWN          algorithm name not in the registry (message lists the known ones)
+  SPEC-ALGO-KIND             a variable/records/source algorithm used in the wrong place (e.g. a
+                             records algorithm as a variable's algorithm)
   SPEC-ALGO-PARAM-MISSING    a required parameter of the algorithm is not given
   SPEC-ALGO-PARAM-UNKNOWN    a parameter the algorithm does not accept
   SPEC-ALGO-VARIABLE         an algorithm's `variable:` parameter names no variable of the dataset
@@ -59,6 +61,10 @@ def _finding(code: str, message: str, where: SpecLocation | None, fix: str, *,
 
 
 # --------------------------------------------------------------------------- algorithms
+# where an algorithm is named -> the registry kind it must have
+KIND_OF_USE = {"source generate": "source", "derived_records": "records"}
+
+
 def _algorithm_calls_of(ds: DatasetSpec) -> Iterator[tuple[AlgorithmCall, str, str | None, str]]:
     """(call, dataset, variable, what) for every algorithm a dataset spec names."""
     if ds.source.generator is not None:
@@ -69,6 +75,10 @@ def _algorithm_calls_of(ds: DatasetSpec) -> Iterator[tuple[AlgorithmCall, str, s
         yield q.algorithm, ds.name, q.qnam, f"supplemental qualifier {q.qnam}"
     for d in ds.derived_records:
         yield d.algorithm, ds.name, None, "derived_records"
+
+
+def _kind_for(what: str) -> str:
+    return KIND_OF_USE.get(what, "variable")
 
 
 def _algorithm_calls(specs: Specs) -> Iterator[tuple[AlgorithmCall, str, str | None, str]]:
@@ -86,6 +96,14 @@ def check_algorithms(specs: Specs, algorithms: AlgorithmTable) -> list[Finding]:
             findings.append(_finding(
                 "SPEC-ALGO-UNKNOWN", f"{dataset} {what}: unknown algorithm '{call.name}'; known algorithms: {known}",
                 call.where, "use one of the known algorithm names (see docs/spec-format.md)",
+                dataset=dataset, variable=variable, value=call.name))
+            continue
+        kind, expected = getattr(algo, "kind", "variable"), _kind_for(what)
+        if kind != expected:
+            usable = ", ".join(n for n, a in sorted(algorithms.items()) if getattr(a, "kind", "variable") == expected)
+            findings.append(_finding(
+                "SPEC-ALGO-KIND", f"{dataset} {what}: algorithm '{call.name}' is a {kind} algorithm, "
+                f"not usable here", call.where, f"use one of: {usable or '(none registered)'}",
                 dataset=dataset, variable=variable, value=call.name))
             continue
         given = set(call.params)
