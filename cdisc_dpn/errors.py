@@ -37,6 +37,7 @@ class Finding:
     source_row: int | None = None  # row in the raw file (1-based, header is row 1)
     column: str | None = None      # raw column
     spec_line: int | None = None   # line in the spec file
+    spec_file: str | None = None   # spec file, when `file` is the raw file
     fix: str | None = None         # what to do about it
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -49,10 +50,10 @@ class Finding:
         parts = []
         if self.file:
             where = self.file
-            if self.spec_line:
-                where += f":{self.spec_line}"
-            elif self.source_row:
+            if self.source_row:
                 where += f", row {self.source_row}"
+            elif self.spec_line and not self.spec_file:
+                where += f":{self.spec_line}"
             parts.append(where)
         if self.column:
             parts.append(f"column {self.column}")
@@ -63,6 +64,8 @@ class Finding:
             parts.append(ds)
         if self.usubjid:
             parts.append(f"USUBJID {self.usubjid}")
+        if self.spec_file:
+            parts.append(f"spec {self.spec_file}" + (f":{self.spec_line}" if self.spec_line else ""))
         return "; ".join(parts)
 
     def render(self) -> str:

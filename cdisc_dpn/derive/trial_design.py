@@ -79,6 +79,16 @@ def trial_summary(ctx: MappingContext, params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _shift(iso: str, days: int) -> str:
+    """A complete ISO date moved by `days` (date part only); partial dates give ""."""
+    from datetime import date, timedelta
+
+    try:
+        return (date.fromisoformat(iso[:10]) + timedelta(days=days)).isoformat()
+    except ValueError:
+        return ""
+
+
 def _element_starts(ctx: MappingContext, params: dict, dm: pd.DataFrame) -> dict[str, dict[str, str]]:
     """Per element code, per subject: the element's start date from its rule."""
     starts: dict[str, dict[str, str]] = {}
@@ -93,7 +103,10 @@ def _element_starts(ctx: MappingContext, params: dict, dm: pd.DataFrame) -> dict
                     raise MappingProblem("subject_elements: visits_from names no dataset")
             date_var = params.get("visit_date", "SVSTDTC")
             sel = visit_rows[pd.to_numeric(visit_rows["VISITNUM"], errors="coerce") == float(rule["visitnum"])]
-            starts[etcd] = dict(zip(sel["USUBJID"], sel[date_var].astype(str)))
+            dates = sel[date_var].astype(str)
+            if rule.get("offset_days"):
+                dates = dates.map(lambda d: _shift(d, int(rule["offset_days"])))
+            starts[etcd] = dict(zip(sel["USUBJID"], dates))
         else:
             raise MappingProblem(f"subject_elements: start rule for {etcd} needs variable: or visitnum:")
     return starts
@@ -104,7 +117,7 @@ def _element_starts(ctx: MappingContext, params: dict, dm: pd.DataFrame) -> dict
 def subject_elements(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """SE: each subject's elements in arm order; an element ends where the next starts, the last at `end`.
 
-    `starts`: {ETCD: {variable: DM var} | {visitnum: n}}; `end`: DM variable ending the last element;
+    `starts`: {ETCD: {variable: DM var} | {visitnum: n, offset_days: k}}; `end`: DM variable ending the last element;
     `arm`: DM variable choosing the arm (default ACTARMCD, then ARMCD; screen failures get the
     first element only). Elements without a start date are left out (e.g. follow-up never reached).
     """
@@ -125,7 +138,7 @@ def subject_elements(ctx: MappingContext, params: dict) -> pd.DataFrame:
         for i, (etcd, start) in enumerate(dated):
             stop = dated[i + 1][1] if i + 1 < len(dated) else end
             el = elements[etcd]
-            order = path.index(etcd) + 1 if armcd in arms else np.nan
+            order = path.index(etcd) + 1
             rows.append({"USUBJID": usubjid, "ETCD": etcd, "ELEMENT": el.element, "TAETORD": float(order),
                          "EPOCH": el.epoch, "SESTDTC": start, "SEENDTC": stop, "SEUPDES": ""})
     return pd.DataFrame(rows, columns=["USUBJID", "ETCD", "ELEMENT", "TAETORD", "EPOCH", "SESTDTC", "SEENDTC",

@@ -108,7 +108,7 @@ def _planned(ctx: MappingContext) -> dict[float, VisitSpec]:
     return {v.visitnum: v for v in ctx.specs.study.visits}
 
 
-@register("visit", optional=("variable", "unscheduled_label"))
+@register("visit", optional=("variable", "unscheduled_label"), defaults={"variable": "VISITNUM"})
 def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISIT name from VISITNUM: the planned visit name, or "UNSCHEDULED <n>" for unscheduled numbers."""
     planned = _planned(ctx)
@@ -117,7 +117,7 @@ def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
     return nums.map(lambda n: "" if np.isnan(n) else planned[n].visit if n in planned else f"{prefix} {n:.2f}")
 
 
-@register("visitdy", optional=("variable",))
+@register("visitdy", optional=("variable",), defaults={"variable": "VISITNUM"})
 def visitdy(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISITDY, the planned study day of a scheduled visit (empty for unscheduled)."""
     planned = _planned(ctx)

@@ -84,14 +84,13 @@ class MappingContext:
             if n >= limit:
                 self.findings.append(Finding(code, severity, f"{message} (and {len(rows) - limit} more rows)",
                                              stage="map", dataset=self.dataset.name, variable=self.variable_name,
-                                             file=where.file, spec_line=where.line, fix=fix))
+                                             spec_file=where.file, spec_line=where.line, fix=fix))
                 break
             self.findings.append(Finding(
                 code, severity, message, stage="map", dataset=self.dataset.name, variable=self.variable_name,
                 usubjid=None if usubjid is None else str(usubjid.get(idx, "")) or None,
                 value=None if values is None else str(values.get(idx, "")),
-                file=str(self.src.at[idx, SOURCE_FILE]) if SOURCE_FILE in self.src.columns else where.file,
+                file=str(self.src.at[idx, SOURCE_FILE]) if SOURCE_FILE in self.src.columns else None,
                 source_row=int(self.src.at[idx, SOURCE_ROW]) if SOURCE_ROW in self.src.columns
                 and pd.notna(self.src.at[idx, SOURCE_ROW]) and self.src.at[idx, SOURCE_ROW] != "" else None,
-                column=column, spec_line=where.line, fix=fix,
-                extra={"spec_file": where.file}))
+                column=column, spec_line=where.line, spec_file=where.file, fix=fix))

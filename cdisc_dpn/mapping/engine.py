@@ -53,7 +53,7 @@ def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.S
     ctx.call = call
     ctx.variable_name = target.name
     try:
-        result = algorithm.function(ctx, dict(call.params), target)
+        result = algorithm.function(ctx, algorithm.with_defaults(call.params), target)
     except MappingProblem as exc:
         ctx.findings.append(_finding(ctx.dataset, f"{target.name}: {exc}", call.where, variable=target.name,
                                      fix="correct the algorithm parameters in the spec"))
@@ -63,9 +63,60 @@ def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.S
     return pd.Series(result, index=ctx.src.index)
 
 
-def _phase(var_call: AlgorithmCall) -> str:
-    algorithm = get_algorithm(var_call.name)
-    return algorithm.phase if algorithm else ROW
+# Parameter keys whose values name SDTM variables of the same dataset (not raw columns).
+VARIABLE_KEYS = frozenset({"variable", "date", "result", "testcd", "unit", "limit", "low", "high", "planned",
+                           "actual", "reference_variable"})
+
+
+def _referenced_variables(params) -> set[str]:
+    """SDTM variable names a call reads (values of VARIABLE_KEYS anywhere in its params)."""
+    found: set[str] = set()
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if key in VARIABLE_KEYS and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= _referenced_variables(value)
+    elif isinstance(params, list):
+        for item in params:
+            found |= _referenced_variables(item)
+    return found
+
+
+def computation_order(spec: DatasetSpec) -> tuple[list[VariableSpec], dict[str, str]]:
+    """Variables in an order where each comes after those it reads, and each one's phase.
+
+    Spec order is kept wherever the references allow; a variable reading a dataset-phase
+    variable runs in the dataset phase too.
+    """
+    names = {v.name for v in spec.variables}
+    refs = {}
+    for v in spec.variables:
+        algorithm = get_algorithm(v.algorithm.name)
+        params = algorithm.with_defaults(v.algorithm.params) if algorithm else dict(v.algorithm.params)
+        refs[v.name] = _referenced_variables(params) & names - {v.name}
+    ordered: list[VariableSpec] = []
+    placed: set[str] = set()
+    pending = list(spec.variables)
+    while pending:
+        progress = False
+        for var in list(pending):
+            if refs[var.name] <= placed:
+                ordered.append(var)
+                placed.add(var.name)
+                pending.remove(var)
+                progress = True
+        if not progress:          # a reference cycle: keep spec order, the engine reports the missing input
+            ordered.extend(pending)
+            break
+    phases: dict[str, str] = {}
+    for var in ordered:
+        algorithm = get_algorithm(var.algorithm.name)
+        phase = algorithm.phase if algorithm else ROW
+        if any(phases.get(r) == DATASET for r in refs[var.name]):
+            phase = DATASET
+        phases[var.name] = phase
+    return ordered, phases
 
 
 def _supp_as_variable(q) -> VariableSpec:
@@ -91,10 +142,11 @@ class MappingEngine:
         return MappingContext(self.specs, self.terminology, w.spec, self.raw, self.domains,
                               {n: x.out for n, x in self.work.items()}, w.src, w.out, self.settings, self.findings)
 
-    def _compute(self, w: _Work, variables, phase: str) -> None:
+    def _compute(self, w: _Work, phase: str) -> None:
         ctx = self._context(w)
-        for var in variables:
-            if _phase(var.algorithm) != phase:
+        ordered, phases = computation_order(w.spec)
+        for var in ordered:
+            if phases.get(var.name, ROW) != phase:
                 continue
             values = _run(ctx, var.algorithm, var)
             w.out[var.name] = values if values is not None else (np.nan if var.type == "Num" else "")
@@ -132,7 +184,7 @@ class MappingEngine:
         return w
 
     def _row_phase(self, w: _Work) -> None:
-        self._compute(w, w.spec.variables, ROW)
+        self._compute(w, ROW)
         ctx = self._context(w)
         for q in w.spec.supplemental:
             values = _run(ctx, q.algorithm, _supp_as_variable(q))
@@ -209,7 +261,7 @@ class MappingEngine:
                 return
         self._derived_records(w)
         self._sort(w)
-        self._compute(w, w.spec.variables, DATASET)
+        self._compute(w, DATASET)
         self._sort(w)
         out = pd.DataFrame(index=w.out.index)
         for var in sorted(w.spec.variables, key=lambda v: v.order):

@@ -24,6 +24,12 @@ class Algorithm:
     summary: str
     kind: str = "variable"   # variable | records | source
     reads: str | None = None  # dataset read when params give no `dataset:` (ordering dependency)
+    defaults: tuple = ()      # (param, value) pairs applied when the spec omits them
+
+    def with_defaults(self, params) -> dict:
+        merged = dict(self.defaults)
+        merged.update(params or {})
+        return merged
 
     def datasets_read(self, params) -> set[str]:
         """Finished datasets this call needs (any `dataset:` in its params, else `reads`); built first."""
@@ -50,7 +56,7 @@ _REGISTRY: dict[str, Algorithm] = {}
 
 
 def register(name: str, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), phase: str = ROW,
-             kind: str = "variable", reads: str | None = None) -> Callable[[Callable], Callable]:
+             kind: str = "variable", reads: str | None = None, defaults: dict | None = None) -> Callable[[Callable], Callable]:
     """Decorator adding a function to the registry; its docstring's first line is its summary."""
 
     def wrap(function: Callable) -> Callable:
@@ -58,7 +64,7 @@ def register(name: str, *, required: tuple[str, ...] = (), optional: tuple[str, 
             raise ValueError(f"algorithm {name!r} registered twice")
         summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
         _REGISTRY[name] = Algorithm(name, function, frozenset(required), frozenset(optional) | {"dataset"} if reads else frozenset(optional),
-                                    phase, summary, kind, reads)
+                                    phase, summary, kind, reads, tuple(sorted((defaults or {}).items())))
         return function
 
     return wrap
