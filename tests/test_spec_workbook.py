@@ -94,6 +94,8 @@ def test_round_trip_is_exact(exported, tmp_path):
     original, _ = load_specs(FIXTURE, semantic_checks=False)
     again, _ = load_specs(out, semantic_checks=False)
     assert comparable(again) == comparable(original)
+    assert again.dataset("DM").supplemental[0].idvar == ""          # empty text is not "no value"
+    assert again.dataset("VS").supplemental[0].idvar == "VSSEQ"
     # CT terms shown for reviewers are not imported as sponsor terms
     assert [cl.id for cl in again.terminology.codelists] == ["UNIT", "YNX"]
     second = tmp_path / "second.xlsx"

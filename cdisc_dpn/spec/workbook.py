@@ -16,7 +16,8 @@ The workbook is a view of the YAML specs that a reviewer or data manager can edi
 
 Export goes model -> YAML-shaped documents -> rows; import goes rows -> documents -> YAML, so that
 export -> import -> load gives an equal model and re-exporting gives the same bytes. Text cells
-starting with = + - @ (or a quote, tab or CR) are prefixed with ' on export and restored on import.
+starting with = + - @ (or a quote, tab or CR) are prefixed with ' on export and restored on import;
+an empty text (not the same as no value) is written as a lone '.
 """
 from __future__ import annotations
 
@@ -45,8 +46,11 @@ _RISKY_START = ("=", "+", "-", "@", "'", "\t", "\r")
 
 # =========================================================================== cell codecs
 def neutralise(value: Any) -> Any:
-    """Text a spreadsheet could take for a formula gets a leading quote (reversible)."""
-    if isinstance(value, str) and value.startswith(_RISKY_START):
+    """Text a spreadsheet could take for a formula gets a leading quote (reversible).
+
+    An empty text (which differs from no value, e.g. `idvar: ""`) is written as a lone quote.
+    """
+    if isinstance(value, str) and (value == "" or value.startswith(_RISKY_START)):
         return "'" + value
     return value
 
