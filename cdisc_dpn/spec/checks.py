@@ -138,7 +138,8 @@ def check_algorithm_references(specs: Specs) -> list[Finding]:
                     "fix the form name or declare the form in study.yaml", dataset=dataset, variable=variable,
                     value=form))
             ref = call.params.get("variable")
-            if isinstance(ref, str) and ref not in names:
+            other_dataset = "dataset" in call.params or "from" in call.params
+            if isinstance(ref, str) and ref not in names and not other_dataset:
                 findings.append(_finding(
                     "SPEC-ALGO-VARIABLE", f"{dataset} {what}: algorithm '{call.name}' uses variable {ref}, which is "
                     f"not a variable of {dataset}", call.where, "fix the variable name or add the variable",
