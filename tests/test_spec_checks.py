@@ -277,3 +277,43 @@ def test_fixture_is_clean_with_the_real_registry(monkeypatch, spec_dir):
     if found and found[0].code == "SPEC-ALGO-REGISTRY":
         pytest.skip(found[0].message)
     assert [f.render() for f in found] == []
+
+
+DOCS = Path(__file__).parent.parent / "docs" / "spec-format.md"
+
+
+def _calls(node, name):
+    """Parameter sets of every call of algorithm `name` in a parsed YAML example."""
+    if isinstance(node, dict):
+        if node.get("algorithm") == name:
+            yield dict(node.get("params") or {})
+        generate = node.get("generate")
+        if generate == name:
+            yield {}
+        if isinstance(generate, dict) and generate.get("name") == name:
+            yield {k: v for k, v in generate.items() if k != "name"}
+        for value in node.values():
+            yield from _calls(value, name)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _calls(value, name)
+
+
+def test_every_registered_algorithm_is_documented_with_a_valid_example():
+    import re
+
+    import yaml
+    text = DOCS.read_text(encoding="utf-8")
+    table, notes = ORIGINAL_REGISTRY()
+    if table is None:
+        pytest.skip(notes[0].message)
+    sections = dict(re.findall(r"^### `([a-z0-9_]+)`\n(.*?)(?=^### |\Z)", text, flags=re.S | re.M))
+    assert set(table) <= set(sections), f"undocumented: {sorted(set(table) - set(sections))}"
+    for name, algo in table.items():
+        blocks = re.findall(r"```yaml\n(.*?)```", sections[name], flags=re.S)
+        assert blocks, f"{name}: no example"
+        calls = [c for block in blocks for c in _calls(yaml.safe_load(block), name)]
+        assert calls, f"{name}: the example does not use it"
+        for params in calls:
+            assert algo.required <= set(params), f"{name}: example lacks {sorted(algo.required - set(params))}"
+            assert set(params) <= algo.required | algo.optional, f"{name}: example has unknown parameters"
