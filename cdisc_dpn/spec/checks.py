@@ -174,6 +174,11 @@ def check_domain_known(ds: DatasetSpec) -> list[Finding]:
                      severity=Severity.WARNING, dataset=ds.name)]
 
 
+def _model_names(ds: DatasetSpec) -> frozenset[str]:
+    from cdisc_dpn.standards.sdtmig import model_variable_names
+    return model_variable_names(ds.dataset_class, ds.domain)
+
+
 def check_variables_in_sdtmig(ds: DatasetSpec) -> list[Finding]:
     meta = _sdtmig(ds.domain)
     if meta is None:
@@ -184,7 +189,7 @@ def check_variables_in_sdtmig(ds: DatasetSpec) -> list[Finding]:
     findings = []
     for v in ds.variables:
         standard = meta.variable(v.name)
-        if standard is None and not v.sponsor_defined:
+        if standard is None and not v.sponsor_defined and v.name not in _model_names(ds):
             findings.append(_finding(
                 "SPEC-VAR-NOT-IN-SDTMIG", f"{ds.name}.{v.name}: variable is not in SDTMIG 3.4 domain {ds.domain}",
                 v.where, "fix the name, move it under supplemental: as a QNAM, or set `sponsor_defined: true`",

@@ -63,3 +63,26 @@ def domain_metadata(domain: str) -> SdtmigDataset | None:
     if domain.startswith("SUPP") and domain not in datasets:
         return datasets.get("SUPPQUAL")
     return datasets.get(domain)
+
+
+GENERAL_CLASSES = {"INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT"}
+
+
+@lru_cache(maxsize=8)
+def model_variable_names(dataset_class: str, domain: str) -> frozenset[str]:
+    """SDTM v2.0 model variables a general-observation domain may add (identifiers, timing, its class).
+
+    SDTMIG lets a domain of the Interventions, Events or Findings class use any identifier or
+    timing variable of the model and any variable of its own class ("--" replaced by the prefix).
+    """
+    cls = dataset_class.strip().upper()
+    if cls not in GENERAL_CLASSES:
+        return frozenset()
+    wanted = {"GENERAL OBSERVATIONS", "FINDINGS" if cls == "FINDINGS ABOUT" else cls}
+    if cls == "FINDINGS ABOUT":
+        wanted.add("FINDINGS ABOUT")
+    names = set()
+    for row in _read("sdtm-2.0-variables.csv"):
+        if row["Class"].strip().upper() in wanted and not row.get("Dataset Name"):
+            names.add(row["Variable Name"].replace("--", domain))
+    return frozenset(names)

@@ -1,0 +1,318 @@
+"""The one place that knows the order of the stages: specs, read, map, ledger, write, validate, define.
+
+Everything is written into a temporary folder beside the output and moved into place only when
+the run completes, so a failed or interrupted run leaves the previous output untouched.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from cdisc_dpn import __version__
+from cdisc_dpn.errors import CdiscDpnError, Finding, InputError, OutputError, Severity, count_by_severity
+from cdisc_dpn.mapping.context import RunSettings
+from cdisc_dpn.mapping.engine import map_study
+from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.mapping.ledger import UNACCOUNTED, build_ledger
+from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled
+from cdisc_dpn.raw.readers import read_form
+from cdisc_dpn.raw.table import RawTable
+from cdisc_dpn.spec.loader import load_specs
+from cdisc_dpn.spec.model import DatasetSpec, Specs
+from cdisc_dpn.terminology import load_terminology
+from cdisc_dpn.xpt.checks import check_dataset, transliterate
+from cdisc_dpn.xpt.metadata import XptDataset, XptVariable
+from cdisc_dpn.xpt.writer import split_dataset, write_xpt, xpt_file_name
+
+DEFAULT_SPLIT_BYTES = 5 * 1000 ** 3          # FDA TCG: 5 GB
+DEFAULT_CREATED = "2000-01-01T00:00:00"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunConfig:
+    study_dir: Path
+    raw_dir: Path
+    out_dir: Path
+    created: str | None = None            # ISO datetime for define/Dataset-JSON; default from study.yaml
+    data_cutoff: str | None = None        # dates after it are findings; default from study.yaml
+    continue_on_write_errors: bool = False
+    dataset_json: bool = True
+    ndjson: bool = False
+    split_bytes: int = DEFAULT_SPLIT_BYTES
+
+    def as_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    datasets: dict[str, int]
+    findings: list[Finding]
+    outputs: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    ledger_summary: list[dict] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_by_severity(self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.counts["error"] else 0
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+# --------------------------------------------------------------------------- stages
+def read_raw(specs: Specs, raw_dir: Path) -> dict[str, RawTable]:
+    """Read every declared form; all unusable files are reported together (InputError)."""
+    if not raw_dir.is_dir():
+        raise InputError(f"raw folder {raw_dir} does not exist", [Finding(
+            "READ-MISSING", Severity.ERROR, f"raw folder {raw_dir} does not exist", stage="read", file=str(raw_dir),
+            fix="pass --raw with the folder holding the CRF exports")])
+    raw, problems = {}, []
+    for form in specs.study.forms:
+        try:
+            raw[form.name] = read_form(raw_dir, form)
+        except InputError as exc:
+            problems.extend(exc.findings)
+    if problems:
+        raise InputError(f"{len(problems)} raw file problem(s)", problems)
+    return raw
+
+
+def xpt_metadata(spec: DatasetSpec) -> XptDataset:
+    keys = {k: i for i, k in enumerate(spec.keys, start=1)}
+    return XptDataset(spec.name, spec.label, tuple(
+        XptVariable(v.name, v.label, v.type, v.length, data_type=v.data_type, key_sequence=keys.get(v.name))
+        for v in sorted(spec.variables, key=lambda v: v.order)))
+
+
+def prepare_frames(domains: dict[str, DomainFrame], specs: Specs) -> tuple[dict[str, DomainFrame], list[Finding]]:
+    """Apply the study's declared transliteration, then the XPT constraint checks (all collected)."""
+    findings: list[Finding] = []
+    table = dict(specs.study.transliteration)
+    prepared = {}
+    for name, dom in domains.items():
+        frame = dom.frame
+        if table:
+            frame, notes = transliterate(frame, table, dataset=name)
+            findings.extend(notes)
+        prepared[name] = DomainFrame(dom.spec, frame, dom.provenance)
+        findings.extend(check_dataset(frame, xpt_metadata(dom.spec)))
+    return prepared, findings
+
+
+def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
+                   created: str) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
+    """XPT (plus split parts and Dataset-JSON) for every dataset; returns the final lengths."""
+    lengths: dict[str, dict[str, int]] = {}
+    findings: list[Finding] = []
+    paths: dict[str, Path] = {}
+    stamp = datetime.fromisoformat(created)
+    for name, dom in domains.items():
+        meta = xpt_metadata(dom.spec)
+        path = sdtm_dir / xpt_file_name(name)
+        result = write_xpt(path, dom.frame, meta, created=stamp, check=not config.continue_on_write_errors)
+        lengths[name] = dict(result.lengths)
+        paths[name] = path
+        if result.bytes > config.split_bytes:
+            parts = split_dataset(path, dom.frame, meta, config.split_bytes, sdtm_dir / "split", created=stamp,
+                                  check=False)
+            findings.append(Finding("WRITE-SPLIT", Severity.NOTICE,
+                                    f"{name} is {result.bytes} bytes; split into {len(parts)} parts in split/",
+                                    stage="write", dataset=name))
+        if config.dataset_json:
+            from cdisc_dpn.xpt.datasetjson import write_dataset_json
+
+            suffix = ".ndjson" if config.ndjson else ".json"
+            fixed = XptDataset(meta.name, meta.label, tuple(
+                XptVariable(v.name, v.label, v.type, lengths[name].get(v.name, v.length), v.display_format,
+                            v.data_type, v.key_sequence) for v in meta.variables))
+            write_dataset_json(sdtm_dir / "json" / f"{name.lower()}{suffix}", dom.frame, fixed,
+                               study_oid=specs.study.studyid, metadata_version_oid=f"MDV.{specs.study.studyid}",
+                               created=created, ndjson=config.ndjson, lengths=lengths[name])
+    return lengths, findings, paths
+
+
+# --------------------------------------------------------------------------- the run
+def _created(config: RunConfig, specs: Specs) -> str:
+    value = config.created or specs.study.define.get("created") or DEFAULT_CREATED
+    return str(value)
+
+
+def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
+    """Convert, write, validate and describe one study; raises CdiscDpnError for unusable input."""
+    timings: dict[str, float] = {}
+    findings: list[Finding] = []
+
+    def stage(label: str):
+        progress(label)
+        return time.perf_counter()
+
+    t = stage("Loading mapping specs")
+    specs, spec_findings = load_specs(config.study_dir)
+    findings.extend(spec_findings)
+    timings["specs"] = time.perf_counter() - t
+
+    t = stage("Reading raw CRF exports")
+    raw = read_raw(specs, config.raw_dir)
+    findings.extend(check_subjects_enrolled(specs.study, raw))
+    findings.extend(check_duplicate_records(raw))
+    timings["read"] = time.perf_counter() - t
+
+    t = stage("Mapping to SDTM")
+    terminology = load_terminology(specs.terminology)
+    cutoff = config.data_cutoff or specs.study.define.get("data_cutoff") or ""
+    mapped = map_study(specs, terminology, raw, RunSettings(data_cutoff=str(cutoff)))
+    findings.extend(mapped.findings)
+    ledger, ledger_findings = build_ledger(specs, raw, mapped)
+    findings.extend(ledger_findings)
+    timings["map"] = time.perf_counter() - t
+
+    t = stage("Checking XPT constraints")
+    domains, write_findings = prepare_frames(mapped.domains, specs)
+    findings.extend(write_findings)
+    write_errors = [f for f in write_findings if f.severity is Severity.ERROR]
+    if write_errors and not config.continue_on_write_errors:
+        raise OutputError(f"{len(write_errors)} XPT constraint violation(s); nothing was written "
+                          f"(use --continue-on-write-errors to write anyway)", findings)
+    timings["check"] = time.perf_counter() - t
+
+    created = _created(config, specs)
+    out_dir = config.out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        result = _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp, timings,
+                            stage)
+        _replace_folder(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    result.out_dir = out_dir
+    result.outputs = {k: str(out_dir / Path(v).relative_to(tmp)) if str(v).startswith(str(tmp)) else v
+                      for k, v in result.outputs.items()}
+    return result
+
+
+def _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp: Path, timings,
+               stage) -> RunResult:
+    from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
+    from cdisc_dpn.validation import validate_domains, write_reports
+
+    sdtm_dir, report_dir, raw_out = tmp / "sdtm", tmp / "report", tmp / "raw"
+    for d in (sdtm_dir, report_dir, raw_out):
+        d.mkdir(parents=True)
+    for table in raw.values():
+        shutil.copy2(table.path, raw_out / table.path.name)
+        os.utime(raw_out / table.path.name, (0, 0))
+
+    t = stage("Writing XPT and Dataset-JSON")
+    lengths, write_notes, xpt_paths = write_datasets(domains, sdtm_dir, config, specs, created)
+    findings.extend(write_notes)
+    timings["write"] = time.perf_counter() - t
+
+    t = stage("Building Define-XML 2.1")
+    domain_list = list(domains.values())
+    tree, define_findings = build_define(specs, terminology, domain_list, lengths, created=created,
+                                         file_oid=specs.study.define.get("file_oid"))
+    define_findings += check_define(tree, domain_list, lengths)
+    findings.extend(define_findings)
+    define_path = sdtm_dir / "define.xml"
+    write_define(tree, define_path)
+    render_define_html(tree, sdtm_dir / "define.html")
+    timings["define"] = time.perf_counter() - t
+
+    t = stage("Validating (expectation suites + conformance rules)")
+    validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths)
+    findings.extend(validation.findings)
+    run_id = _run_id(config, specs, raw)
+    timings["validate"] = time.perf_counter() - t
+
+    t = stage("Writing reports and manifest")
+    all_findings = sorted(findings, key=lambda f: (f.severity.rank, f.stage, f.code, f.dataset or "",
+                                                   f.file or "", f.source_row or 0, f.row or 0, f.message))
+    from dataclasses import replace as dc_replace
+
+    full = dc_replace(validation, findings=[f for f in all_findings])
+    report_paths = write_reports(full, report_dir, run_id=run_id)
+    ledger_path = report_dir / "ledger.csv"
+    ledger.rows.to_csv(ledger_path, index=False, lineterminator="\n")
+    result = RunResult(tmp, {n: len(d) for n, d in domains.items()}, all_findings, timings=timings,
+                       ledger_summary=ledger.summary())
+    manifest = _manifest(config, specs, raw, tmp, result, run_id, validation)
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    timings["report"] = time.perf_counter() - t
+    result.outputs = {"sdtm": str(sdtm_dir), "define": str(define_path), "define_html": str(sdtm_dir / "define.html"),
+                      **{f"report_{k}": str(v) for k, v in report_paths.items()}, "ledger": str(ledger_path),
+                      "manifest": str(tmp / "manifest.json")}
+    return result
+
+
+def _run_id(config: RunConfig, specs: Specs, raw: dict[str, RawTable]) -> str:
+    """Deterministic: the same inputs, specs and options give the same run id."""
+    digest = hashlib.sha256(specs.checksum.encode())
+    for name in sorted(raw):
+        digest.update(name.encode() + _sha256(raw[name].path).encode())
+    digest.update(json.dumps({k: v for k, v in config.as_dict().items() if k not in ("raw_dir", "out_dir",
+                                                                                     "study_dir")},
+                             sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def _manifest(config, specs, raw, tmp: Path, result: RunResult, run_id: str, validation) -> dict:
+    outputs = {}
+    for path in sorted(tmp.rglob("*")):
+        if path.is_file() and path.name != "manifest.json":
+            outputs[str(path.relative_to(tmp))] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+    unaccounted = sum(r[UNACCOUNTED] for r in result.ledger_summary)
+    return {
+        "tool": {"name": "cdisc-dpn", "version": __version__},
+        "run_id": run_id,
+        "study": specs.study.studyid,
+        "standards": dict(specs.study.standards),
+        "configuration": {k: v for k, v in config.as_dict().items() if k not in ("raw_dir", "out_dir")},
+        "spec_checksum": specs.checksum,
+        "inputs": {t.path.name: {"form": name, "sha256": _sha256(t.path), "rows": len(t)}
+                   for name, t in sorted(raw.items())},
+        "outputs": outputs,
+        "datasets": result.datasets,
+        "findings": result.counts,
+        "ledger": {"forms": result.ledger_summary, "unaccounted_rows": unaccounted},
+        "validation": {"rules_run": validation.rules_run, "expectations": validation.expectations},
+    }
+
+
+def _replace_folder(tmp: Path, out_dir: Path) -> None:
+    """Swap the finished folder in; the old output is removed only after the new one is in place."""
+    backup = None
+    if out_dir.exists():
+        backup = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, backup)
+    os.replace(tmp, out_dir)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
