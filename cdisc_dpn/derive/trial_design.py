@@ -135,6 +135,8 @@ def subject_elements(ctx: MappingContext, params: dict) -> pd.DataFrame:
         dated = [(etcd, starts.get(etcd, {}).get(usubjid, "")) for etcd in path]
         dated = [(etcd, s) for etcd, s in dated if s and s != "nan"]
         end = str(subj.get(params["end"], "") or "")
+        if len(end) >= 10:   # an element that would start after the subject's end was never reached
+            dated = [(etcd, s) for etcd, s in dated if s[:10] <= end[:10]]
         for i, (etcd, start) in enumerate(dated):
             stop = dated[i + 1][1] if i + 1 < len(dated) else end
             el = elements[etcd]
