@@ -317,3 +317,15 @@ def test_every_registered_algorithm_is_documented_with_a_valid_example():
         for params in calls:
             assert algo.required <= set(params), f"{name}: example lacks {sorted(algo.required - set(params))}"
             assert set(params) <= algo.required | algo.optional, f"{name}: example has unknown parameters"
+
+
+
+def test_sdtm_model_variables_are_allowed(spec_dir):
+    vs = spec_dir / "vs.yaml"
+    edit(vs, "  - name: VSPOSX", "  - {name: VSSTDTC, label: Start Date/Time of Observation, type: Char, core: Perm,"
+         " origin: Collected, algorithm: seq}\n  - name: VSPOSX")
+    edit(vs, "  - {name: DOMAIN,", "  - {name: VSDOSE, label: Dose, type: Num, core: Perm, origin: Derived, algorithm: seq}\n"
+         "  - {name: DOMAIN,")
+    found = findings_of(spec_dir)
+    # --STDTC is a timing variable of the SDTM model; --DOSE belongs to the Interventions class only
+    assert only(found, "SPEC-VAR-NOT-IN-SDTMIG").variable == "VSDOSE"
