@@ -1,0 +1,114 @@
+"""Read a folder of SDTM XPT files (any tool's) into DomainFrames, with specs from SDTMIG 3.4 if needed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from cdisc_dpn.errors import Finding, InputError, Severity
+from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, SourceSpec, SpecLocation, Specs,
+                                  VariableSpec)
+from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata
+
+
+@dataclass
+class LoadedFolder:
+    domains: dict[str, DomainFrame]
+    lengths: dict[str, dict[str, int]]
+    column_orders: dict[str, list[str]]
+
+
+def _read(path: Path) -> tuple[pd.DataFrame, dict[str, int], dict[str, str], str]:
+    """Frame, Char lengths, variable types (Char/Num) and dataset label of one XPT file."""
+    try:
+        from cdisc_dpn.xpt.reader import read_xpt
+    except ImportError:        # reader not available: read with pyreadstat directly
+        read_xpt = None
+    if read_xpt is not None:
+        frame, meta = read_xpt(path)
+        types = {v.name: v.type for v in meta.variables}
+        lengths = {v.name: int(v.length) for v in meta.variables if v.type == "Char" and v.length}
+        return frame, lengths, types, meta.label
+    import pyreadstat
+    try:
+        frame, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
+    except Exception as exc:    # pyreadstat raises its own exception types
+        raise InputError(f"{path}: cannot read as SAS transport file: {exc}", [Finding(
+            code="XPT-READ", severity=Severity.ERROR, stage="read", file=str(path),
+            message=f"cannot read as SAS transport file: {exc}")]) from exc
+    types = {n: ("Char" if t == "string" else "Num") for n, t in (info.readstat_variable_types or {}).items()}
+    widths = info.variable_storage_width or {}
+    lengths = {n: int(widths[n]) for n, t in types.items() if t == "Char" and widths.get(n)}
+    return frame, lengths, types, info.file_label or ""
+
+
+#: result variables whose SDTMIG codelist covers only character results, not numeric ones
+_RESULT_SUFFIXES = ("ORRES", "STRESC")
+
+
+def _codelist(name: str, codes: tuple[str, ...]) -> str | None:
+    if len(codes) != 1 or name.endswith(_RESULT_SUFFIXES):
+        return None
+    return codes[0]
+
+
+def spec_from_sdtmig(name: str, columns: list[str], types: dict[str, str], label: str = ""
+                     ) -> tuple[DatasetSpec, list[str]]:
+    """A DatasetSpec from SDTMIG 3.4 metadata for the dataset's columns plus its Req/Exp variables,
+    and the expected column order of the columns present (SDTMIG order, others after)."""
+    md = domain_metadata(name) or (domain_metadata(name[:2]) if len(name) > 2 and not name.startswith("SUPP")
+                                   else None)
+    where_file = f"SDTMIG {SDTMIG_VERSION}"
+    origin, algorithm = OriginSpec("Not Available"), AlgorithmCall("none")
+    variables: list[VariableSpec] = []
+    known: set[str] = set()
+    if md is not None:
+        for v in md.variables:
+            if v.name not in columns and v.core not in ("Req", "Exp"):
+                continue
+            known.add(v.name)
+            variables.append(VariableSpec(
+                name=v.name, label=v.label, type=v.type, order=v.order, core=v.core, origin=origin,
+                algorithm=algorithm, codelist=_codelist(v.name, v.codelists), role=v.role,
+                where=SpecLocation(f"{where_file} {md.name}.{v.name}")))
+    base = max((v.order for v in variables), default=0)
+    for i, c in enumerate(columns):
+        if c not in known:
+            variables.append(VariableSpec(
+                name=c, label=c, type=types.get(c, "Char"), order=base + 1 + i, core="Perm", origin=origin,
+                algorithm=algorithm, sponsor_defined=True, where=SpecLocation(f"{where_file} (not in {name})")))
+    order = {v.name: v.order for v in variables}
+    column_order = sorted(columns, key=lambda c: order[c])
+    domain = name if name.startswith("SUPP") else (name[:2] if md is None or len(name) > 2 else md.name)
+    spec = DatasetSpec(
+        name=name, label=label or (md.label if md else name), domain=domain,
+        dataset_class=md.dataset_class if md else "", structure=md.structure if md else "", keys=(), sort=(),
+        source=SourceSpec(), variables=tuple(sorted(variables, key=lambda v: v.order)),
+        file=where_file, where=SpecLocation(where_file))
+    return spec, column_order
+
+
+def read_folder(folder: Path, specs: Specs | None = None) -> LoadedFolder:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder", [Finding(
+            code="VAL-FOLDER", severity=Severity.ERROR, stage="validate", file=str(folder),
+            message="not a folder of XPT files", fix="give the folder holding the SDTM .xpt files")])
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xpt")
+    domains: dict[str, DomainFrame] = {}
+    lengths: dict[str, dict[str, int]] = {}
+    orders: dict[str, list[str]] = {}
+    for path in paths:
+        name = path.stem.upper()
+        frame, char_lengths, types, label = _read(path)
+        for c, t in types.items():
+            if t == "Char" and c in frame.columns:
+                frame[c] = frame[c].astype(object).where(frame[c].notna(), "")
+        spec = specs.dataset(name) if specs is not None else None
+        if spec is None:
+            spec, order = spec_from_sdtmig(name, list(frame.columns), types, label)
+            orders[name] = order
+        domains[name] = DomainFrame(spec, frame, pd.DataFrame(index=frame.index))
+        lengths[name] = char_lengths
+    return LoadedFolder(domains, lengths, orders)

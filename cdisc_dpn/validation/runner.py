@@ -1,0 +1,335 @@
+"""validate_domains / validate_folder: GX suites + conformance rules -> ValidationResult.
+
+Findings carry the SDTM row (1-based), USUBJID, the value, the raw file/row behind the record
+when the DomainFrame's provenance knows it, and the spec file:line of the checked variable
+(in `file`/`spec_line` when no raw provenance is known, always in extra["spec"]).
+At most `max_rows_listed` records are listed per rule, dataset and variable; counts are complete.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW
+from cdisc_dpn.spec.model import DatasetSpec, Specs
+from cdisc_dpn.terminology.ct import Terminology
+from cdisc_dpn.validation.catalogue import Catalogue, load_catalogue, render
+from cdisc_dpn.validation.checks import CHECKS, CheckContext, Violation
+from cdisc_dpn.validation.gx_runner import GxRunner, Outcome
+from cdisc_dpn.validation.suites import build_suite
+
+STAGE = "validate"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RuleCount:
+    rule_id: str
+    severity: str
+    description: str
+    kind: str                                  # expectation | rule
+    failures: int = 0                          # failing records (or dataset-level problems), all counted
+    listed: int = 0                            # findings listed in the report
+    datasets: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "severity": self.severity, "description": self.description,
+                "kind": self.kind, "failures": self.failures, "listed": self.listed,
+                "datasets": dict(sorted(self.datasets.items()))}
+
+
+@dataclass
+class ValidationResult:
+    findings: list[Finding]
+    rule_counts: dict[str, RuleCount]
+    rules_run: int                             # conformance rules run
+    expectations: int                          # GX expectations run
+    datasets: dict[str, int]                   # dataset -> records checked
+    duration: float = 0.0                      # seconds; never written to the deterministic reports
+    ct_version: str = ""
+    define_file: str | None = None
+
+    @property
+    def error_count(self) -> int:
+        return sum(c.failures for c in self.rule_counts.values() if c.severity == Severity.ERROR.value)
+
+    @property
+    def passed(self) -> bool:
+        return self.error_count == 0
+
+    def failures_by_severity(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Severity}
+        for c in self.rule_counts.values():
+            counts[c.severity] += c.failures
+        return counts
+
+
+def sort_key(f: Finding) -> tuple:
+    return (f.severity.rank, f.code, f.dataset or "", f.variable or "", f.row or 0, f.usubjid or "",
+            f.value or "", f.message)
+
+
+def _display_path(path: str | None) -> str | None:
+    if not path:
+        return path
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.resolve().relative_to(PROJECT_ROOT).as_posix()
+        except ValueError:
+            return p.as_posix()
+    return path
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    return str(value)
+
+
+class _Collector:
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self.findings: list[Finding] = []
+        self.counts: dict[str, RuleCount] = {}
+
+    def count(self, rule_id: str, severity: Severity, description: str, kind: str) -> RuleCount:
+        if rule_id not in self.counts:
+            self.counts[rule_id] = RuleCount(rule_id, severity.value, description, kind)
+        return self.counts[rule_id]
+
+    def add(self, rc: RuleCount, dataset: str | None, total: int, findings: list[Finding]) -> None:
+        rc.failures += total
+        rc.listed += len(findings)
+        if dataset:
+            rc.datasets[dataset] = rc.datasets.get(dataset, 0) + total
+        self.findings.extend(findings)
+
+
+@dataclass
+class _Dataset:
+    name: str
+    frame: pd.DataFrame
+    provenance: pd.DataFrame | None
+    spec: DatasetSpec
+
+    def usubjid(self, row: int) -> str | None:
+        if "USUBJID" in self.frame.columns and 0 <= row < len(self.frame):
+            return value_text(self.frame["USUBJID"].iat[row]) or None
+        return None
+
+    def source(self, row: int) -> tuple[str | None, int | None]:
+        p = self.provenance
+        if p is None or not (0 <= row < len(p)) or SOURCE_FILE not in p.columns:
+            return None, None
+        file = value_text(p[SOURCE_FILE].iat[row])
+        srow = p[SOURCE_ROW].iat[row] if SOURCE_ROW in p.columns else None
+        srow = int(srow) if srow is not None and not pd.isna(srow) and int(srow) > 0 else None
+        return (file or None), srow
+
+    def spec_where(self, variable: str | None) -> tuple[str | None, int | None]:
+        var = self.spec.variable(variable) if variable else None
+        where = var.where if var is not None else self.spec.where
+        file = where.file if where.file != "<none>" else (self.spec.file or None)
+        return _display_path(file), where.line
+
+
+def _finding(code: str, severity: Severity, message: str, ds: _Dataset | None, variable: str | None, row: int,
+             value: str | None, spec: tuple[str | None, int | None], usubjid: str | None = None,
+             extra: dict[str, Any] | None = None) -> Finding:
+    raw_file, raw_row = ds.source(row) if ds is not None and row >= 0 else (None, None)
+    spec_file, spec_line = spec
+    extra = dict(extra or {})
+    if spec_file:
+        extra["spec"] = f"{spec_file}:{spec_line}" if spec_line else spec_file
+    if raw_file:
+        extra["source"] = f"{raw_file}, row {raw_row}" if raw_row else raw_file
+    return Finding(
+        code=code, severity=severity, message=message, stage=STAGE, dataset=ds.name if ds else None,
+        variable=variable, usubjid=usubjid or (ds.usubjid(row) if ds is not None and row >= 0 else None),
+        value=value or None, row=row + 1 if row >= 0 else None,
+        file=raw_file or spec_file, source_row=raw_row if raw_file else None,
+        spec_line=None if raw_file else spec_line, extra=extra)
+
+
+# --------------------------------------------------------------------------- GX outcomes
+def _column_order_detail(expected: list[str], observed: list[str]) -> str:
+    missing = [c for c in expected if c not in observed]
+    extra = [c for c in observed if c not in expected]
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if extra:
+        parts.append("not in the spec " + ", ".join(extra))
+    if not parts:
+        common = [c for c in observed if c in expected]
+        for i, (a, b) in enumerate(zip(common, [c for c in expected if c in observed])):
+            if a != b:
+                parts.append(f"position {i + 1} is {a}, the spec puts {b} there")
+                break
+    return "; ".join(parts) or "order differs"
+
+
+def _gx_findings(outcome: Outcome, ds: _Dataset, collector: _Collector) -> None:
+    meta = outcome.meta
+    rule = collector.catalogue.expectation(meta["rule_id"])
+    severity = Severity(meta.get("severity", rule.severity.value))
+    rc = collector.count(rule.id, severity, rule.description, "expectation")
+    if outcome.success and outcome.exception is None:
+        return
+    variable = meta.get("variable")
+    spec = (_display_path(meta.get("spec_file")), meta.get("spec_line"))
+    fields: dict[str, Any] = {"dataset": ds.name, "variable": variable, **(meta.get("params") or {})}
+    result = outcome.result
+    if outcome.exception is not None:
+        message = f"expectation {outcome.type} on {ds.name}.{variable or ''} could not run: {outcome.exception}"
+        collector.add(rc, ds.name, 1, [_finding("VAL-GX-EXCEPTION", Severity.NOTICE, message, ds, variable, -1,
+                                                None, spec)])
+        return
+    rows = result.get("unexpected_index_list")
+    if rows is None:
+        if outcome.type == "expect_table_columns_to_match_ordered_list":
+            fields["detail"] = _column_order_detail(list(outcome.kwargs["column_list"]),
+                                                    list(result.get("observed_value") or ds.frame.columns))
+        else:
+            fields["detail"] = value_text(result.get("observed_value"))
+        collector.add(rc, ds.name, 1, [_finding(rule.id, severity, render(rule.message, fields), ds, variable, -1,
+                                                None, spec)])
+        return
+    total = int(result.get("unexpected_count") or len(rows))
+    listed = sorted(int(r) for r in rows)[: collector.catalogue.max_rows]
+    if outcome.type == "expect_compound_columns_to_be_unique":
+        cols = list(outcome.kwargs["column_list"])
+        values = [", ".join(f"{c}={value_text(ds.frame[c].iat[r])}" for c in cols) for r in listed]
+    else:
+        col = ds.frame[outcome.kwargs["column"]]
+        values = [value_text(col.iat[r]) if not isinstance(col.iat[r], str) else col.iat[r] for r in listed]
+    out = []
+    for r, v in zip(listed, values):
+        out.append(_finding(rule.id, severity, render(rule.message, {**fields, "value": v, "usubjid": ds.usubjid(r)}),
+                            ds, variable, r, v, spec, extra={"expectation": outcome.type}))
+    collector.add(rc, ds.name, total, out)
+
+
+# --------------------------------------------------------------------------- conformance rules
+def _rule_findings(rule, violations: Iterable[Violation], datasets: Mapping[str, _Dataset],
+                   collector: _Collector) -> None:
+    rc = collector.count(rule.id, rule.severity, rule.description, "rule")
+    rule_spec = (_display_path(collector.catalogue.file), rule.line)
+    for v in violations:
+        recs = v.records
+        total = len(recs)
+        if total == 0:
+            continue
+        ds = datasets.get(v.dataset) if v.dataset else None
+        spec = ds.spec_where(v.variable) if ds is not None else rule_spec
+        listed = recs.sort_values("row", kind="stable").head(collector.catalogue.max_rows)
+        out = []
+        for rec in listed.to_dict("records"):
+            row = int(rec.pop("row"))
+            fields = {**rule.params, "dataset": v.dataset, "variable": v.variable,
+                      **{k: value_text(x) for k, x in rec.items()}}
+            usubjid = fields.get("usubjid") or None
+            f = _finding(rule.id, rule.severity, render(rule.message, fields), ds, v.variable, row,
+                         fields.get("value"), spec, usubjid=usubjid,
+                         extra={"rule": f"{rule_spec[0]}:{rule_spec[1]}" if rule_spec[1] else rule_spec[0]})
+            if ds is None:
+                f = replace(f, dataset=v.dataset)
+            out.append(f)
+        collector.add(rc, v.dataset, total, out)
+
+
+# --------------------------------------------------------------------------- entry points
+def _object_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """pandas string-dtype columns as object columns of str (GX checks value types on object columns)."""
+    text_cols = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    if not text_cols:
+        return frame
+    frame = frame.copy()
+    for c in text_cols:
+        frame[c] = frame[c].astype(object)
+    return frame
+
+
+def _prepare(domains: Mapping[str, DomainFrame]) -> dict[str, _Dataset]:
+    out = {}
+    for name in sorted(domains):
+        d = domains[name]
+        frame = _object_strings(d.frame.reset_index(drop=True))
+        prov = d.provenance.reset_index(drop=True) if d.provenance is not None and len(d.provenance) == len(frame) \
+            else None
+        out[name] = _Dataset(name, frame, prov, d.spec)
+    return out
+
+
+def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminology, *, specs: Specs | None = None,
+                     define_path: Path | None = None, lengths: Mapping[str, Mapping[str, int]] | None = None,
+                     rules_path: Path | None = None,
+                     column_orders: Mapping[str, list[str]] | None = None) -> ValidationResult:
+    """Run the spec-generated GX suites and the conformance rules on in-memory SDTM datasets.
+
+    `lengths`: dataset -> variable -> declared XPT length (used when the spec has none, and for
+    the define.xml length check). `column_orders` overrides the expected column list per dataset.
+    """
+    started = time.perf_counter()
+    catalogue = load_catalogue(rules_path)
+    collector = _Collector(catalogue)
+    datasets = _prepare(domains)
+    lengths = lengths or {}
+    expectations = 0
+    runner = GxRunner() if datasets else None
+    for name, ds in datasets.items():
+        suite = build_suite(ds.spec, terminology, lengths=lengths.get(name),
+                            column_order=(column_orders or {}).get(name), catalogue=catalogue)
+        outcomes, ran = runner.run(suite, ds.frame)
+        expectations += ran
+        for outcome in outcomes:
+            _gx_findings(outcome, ds, collector)
+    define = None
+    if define_path is not None:
+        from cdisc_dpn.validation.define_meta import read_define
+        define = read_define(Path(define_path))
+    ctx = CheckContext({n: d.frame for n, d in datasets.items()}, {n: d.spec for n, d in datasets.items()},
+                       define, lengths)
+    rules_run = 0
+    for rule in catalogue.rules:
+        chk = CHECKS[rule.check]
+        if chk.needs_define and define is None:
+            continue
+        rules_run += 1
+        _rule_findings(rule, chk.function(ctx, **rule.params), datasets, collector)
+    findings = sorted(collector.findings, key=sort_key)
+    return ValidationResult(
+        findings=findings, rule_counts=dict(sorted(collector.counts.items())), rules_run=rules_run,
+        expectations=expectations, datasets={n: len(d.frame) for n, d in datasets.items()},
+        duration=time.perf_counter() - started, ct_version=terminology.version,
+        define_file=_display_path(str(define_path)) if define_path else None)
+
+
+def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Specs | None = None,
+                    terminology: Terminology | None = None, rules_path: Path | None = None) -> ValidationResult:
+    """Validate every *.xpt of a folder (ours or another tool's) against the specs or SDTMIG 3.4."""
+    from cdisc_dpn.terminology.ct import load_terminology
+    from cdisc_dpn.validation.folder import read_folder
+
+    started = time.perf_counter()
+    loaded = read_folder(Path(folder), specs)
+    if terminology is None:
+        terminology = load_terminology(specs.terminology if specs is not None else None)
+    result = validate_domains(loaded.domains, terminology, specs=specs, define_path=define_path,
+                              lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders)
+    result.duration = time.perf_counter() - started
+    return result
