@@ -434,6 +434,7 @@ def units_document(term: StudyTerminology) -> dict:
     for u in term.unit_conversions:
         ud: dict = {"testcd": u.testcd, "from": u.from_unit, "to": u.to_unit, "factor": u.factor}
         _put(ud, "molecular_weight", u.molecular_weight)
+        _put(ud, "offset", u.offset or None)
         conversions.append(ud)
     _put(doc, "conversions", conversions)
     return doc
@@ -516,7 +517,8 @@ TS_COLS = (Col("TSPARMCD", "parmcd"), Col("TSPARM", "parm", width=30), Col("TSVA
 CRITERIA_COLS = (Col("IETESTCD", "ietestcd"), Col("IETEST", "ietest", width=60), Col("IECAT", "iecat"),
                  Col("IESCAT", "iescat"), Col("TIRL", "tirl", width=30))
 UNIT_COLS = (Col("Kind", None), Col("TESTCD", "testcd"), Col("From", "from"), Col("To", "to"),
-             Col("Factor", "factor", "float"), Col("Molecular Weight", "molecular_weight", "float"))
+             Col("Factor", "factor", "float"), Col("Molecular Weight", "molecular_weight", "float"),
+             Col("Offset", "offset", "float"))
 
 SHEETS: dict[str, tuple[Col, ...]] = {
     "Study": STUDY_COLS, "Datasets": DATASET_COLS, "Variables": VARIABLE_COLS, "ValueLevel": VALUE_LEVEL_COLS,
