@@ -684,7 +684,7 @@ def workbook_rows(docs: dict[str, dict], files: dict[str, str]) -> dict[str, lis
     term_doc = docs.get(files.get("terminology") or "", {})
     sheets["Codelists"] = _codelist_rows(term_doc, _referenced_ct_codes(docs, term_doc))
     units = docs.get(files.get("units") or "", {})
-    sheets["Units"] = [["standard", testcd, None, unit, None, None]
+    sheets["Units"] = [["standard", testcd, None, unit, None, None, None]
                        for testcd, unit in units.get("standard_units", {}).items()]
     sheets["Units"] += [_row_of(u, UNIT_COLS, {"Kind": "conversion"}) for u in units.get("conversions", [])]
     sheets["Methods"] = [[ident, f"Method for {ident[3:]}", "Computation", text] for ident, text in methods.rows]
