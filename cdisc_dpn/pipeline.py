@@ -222,7 +222,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
 def _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp: Path, timings,
                stage) -> RunResult:
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
-    from cdisc_dpn.validation import validate_domains, write_reports
+    from cdisc_dpn.validation import validate_domains, write_reports, write_suites
 
     sdtm_dir, report_dir, raw_out = tmp / "sdtm", tmp / "report", tmp / "raw"
     for d in (sdtm_dir, report_dir, raw_out):
@@ -248,6 +248,7 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     timings["define"] = time.perf_counter() - t
 
     t = stage("Validating (expectation suites + conformance rules)")
+    write_suites([d.spec for d in domains.values()], terminology, report_dir / "suites")
     validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths)
     findings.extend(validation.findings)
     run_id = _run_id(config, specs, raw)
