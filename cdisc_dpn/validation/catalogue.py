@@ -13,8 +13,8 @@ from typing import Any, Mapping
 from cdisc_dpn.errors import Finding, Severity, SpecError
 from cdisc_dpn.spec.yamlsafe import YamlProblem, load_yaml_with_lines
 
-#: validation/ at the project root (next to the package), where the rules and suites live.
-VALIDATION_DIR = Path(__file__).resolve().parents[2] / "validation"
+#: The conformance rules ship inside the package so an installed tool finds them.
+VALIDATION_DIR = Path(__file__).resolve().parent  # the repo's validation/rules.yaml links to this copy
 DEFAULT_RULES = VALIDATION_DIR / "rules.yaml"
 DEFAULT_MAX_ROWS = 50
 
