@@ -195,10 +195,9 @@ def numeric(ctx: MappingContext, params: dict, var) -> pd.Series:
     values = ctx.value(params)
     numbers, problem = parse_numbers(values, bool(params.get("decimal_comma")))
     if params.get("on_text") != "ignore":
-        bad = problem != ""
-        if bad.any():
-            ctx.report("MAP-NUMBER", Severity.ERROR, "value is not a number", mask=bad, values=values,
-                       column=params.get("column"),
+        for kind in sorted(set(problem) - {""}):
+            ctx.report("MAP-NUMBER", Severity.ERROR, f"value is not a number ({kind})", mask=problem == kind,
+                       values=values, column=params.get("column"),
                        fix="correct the value in the EDC; for a decimal comma set decimal_comma: true")
     return numbers.astype(float)
 
