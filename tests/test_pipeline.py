@@ -92,3 +92,39 @@ def test_two_runs_give_identical_bytes(pipeline_run, synth_raw, tmp_path):
     second = tmp_path / "again"
     run_pipeline(RunConfig(MAPPINGS, synth_raw, second))
     assert _digest_tree(first) == _digest_tree(second)
+
+
+def test_dataset_json_validates_and_links_to_define(pipeline_run):
+    from cdisc_dpn.xpt.datasetjson import validate_dataset_json
+
+    _, out = pipeline_run
+    ns = "{http://www.cdisc.org/ns/odm/v1.3}"
+    define = etree.parse(str(out / "sdtm" / "define.xml"), etree.XMLParser(resolve_entities=False, no_network=True))
+    item_oids = {e.get("OID") for e in define.iter(f"{ns}ItemDef")}
+    group_oids = {e.get("OID") for e in define.iter(f"{ns}ItemGroupDef")}
+    files = sorted((out / "sdtm" / "json").glob("*.json"))
+    assert files
+    for path in files:
+        assert [f.render() for f in validate_dataset_json(path) if f.severity.value == "error"] == []
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert doc["itemGroupOID"] in group_oids
+        assert {c["itemOID"] for c in doc["columns"]} <= item_oids
+
+
+def test_xpt_files_meet_fda_rules_when_read_back(pipeline_run):
+    import re
+
+    _, out = pipeline_run
+    for path in sorted((out / "sdtm").glob("*.xpt")):
+        assert path.name == path.name.lower()
+        frame, meta = pyreadstat.read_xport(str(path))
+        assert re.fullmatch(r"[A-Z][A-Z0-9]{1,7}", meta.table_name)
+        assert len(meta.file_label or "") <= 40
+        for name in frame.columns:
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]{0,7}", name), name
+            assert 0 < len(meta.column_names_to_labels[name]) <= 40
+            width = meta.variable_storage_width[name]
+            if frame[name].dtype == object:
+                values = frame[name].astype(str)
+                longest = max([len(v.encode("ascii")) for v in values] + [1])   # ASCII only, or this raises
+                assert width == longest <= 200, (path.name, name)
