@@ -21,6 +21,26 @@ _QUALIFIED = re.compile(r"^\s*(<=|>=|<|>)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]
 _PLAIN = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 
 
+def _is_molar(unit: str) -> bool:
+    return "MOL" in normalise(unit)
+
+
+def effective_factor(factor: float, molecular_weight: float | None, from_unit: str, to_unit: str) -> float:
+    """The multiplier of a conversion with the molecular weight folded in.
+
+    Mass to molar units (mg/dL -> mmol/L) divide by the molecular weight (g/mol), molar to
+    mass units multiply by it; `factor` carries only the prefix and volume scaling (mg/dL ->
+    mmol/L: 10, mg/dL -> umol/L: 10000). Without a molar side the weight is not used.
+    """
+    if not molecular_weight:
+        return factor
+    if _is_molar(to_unit) and not _is_molar(from_unit):
+        return factor / molecular_weight
+    if _is_molar(from_unit) and not _is_molar(to_unit):
+        return factor * molecular_weight
+    return factor
+
+
 class UnitTable:
     """Conversions testcd x unit -> standard unit: value * factor + offset (molecular weight folded in)."""
 
@@ -28,9 +48,7 @@ class UnitTable:
         self.standard = {k.upper(): v for k, v in terms.standard_units.items()}
         self._conv: dict[tuple[str, str], tuple[float, float]] = {}
         for c in terms.unit_conversions:
-            factor = c.factor
-            if c.molecular_weight:
-                factor = factor * c.molecular_weight
+            factor = effective_factor(c.factor, c.molecular_weight, c.from_unit, c.to_unit)
             self._conv[(c.testcd.upper(), normalise(c.from_unit))] = (factor, c.offset)
 
     def standard_unit(self, testcd: str) -> str | None:
