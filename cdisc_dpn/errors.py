@@ -104,4 +104,6 @@ class SpecError(CdiscDpnError):
 
 
 class OutputError(CdiscDpnError):
-    """Output that must not be written (e.g. XPT constraint violations)."""
+    """Output that must not be written (e.g. XPT constraint violations): a data problem, exit 1."""
+
+    exit_code = 1

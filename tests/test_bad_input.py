@@ -139,6 +139,8 @@ def test_wrong_data_gives_findings_with_file_row_and_column(raw_copy, tmp_path):
     stray[h.index("SUBJECT")] = "99-999"                           # subject not enrolled
     stray[h.index("AESTDAT")] = ae[2][h.index("AESTDAT")]
     ae.append(stray)
+    for col in ("LLT", "LLT_CODE", "PT", "PT_CODE", "HLT", "HLT_CODE", "HLGT", "HLGT_CODE", "SOC", "SOC_CODE"):
+        ae[3][h.index(col)] = ""                                   # term not coded yet
     write_rows(raw_copy / "ae.csv", ae)
     vs = rows(raw_copy / "vs.csv")
     hv = vs[0]
@@ -173,6 +175,7 @@ def test_wrong_data_gives_findings_with_file_row_and_column(raw_copy, tmp_path):
     one("RAW-DUPLICATE-ROW", file="dm.csv", source_row=len(dm))
     one("DPN-DM-001")
     one("DPN-DTC-001", dataset="AE")
+    one("DPN-GX-REQ-EMPTY", variable="AEDECOD", file="ae.csv", source_row=4)
     one("MAP-DATE-FUTURE")
     assert (out / "sdtm" / "dm.xpt").is_file()                      # usable data is converted, with findings
 

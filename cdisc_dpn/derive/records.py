@@ -71,7 +71,7 @@ def sum_items(ctx: MappingContext, params: dict) -> pd.DataFrame:
             if pd.notna(c) and pd.notna(t) and c != t:
                 ident = key if isinstance(key, tuple) else (key,)
                 ctx.findings.append(ctx_finding(
-                    ctx, "DRV-TOTAL-MISMATCH", Severity.ERROR,
+                    ctx, "DRV-TOTAL-MISMATCH", Severity.WARNING,
                     f"collected total {format_number(c)} differs from the item sum {format_number(t)} "
                     f"for {dict(zip(group_by, ident))}; the derived total is the item sum",
                     usubjid=str(dict(zip(group_by, ident)).get("USUBJID", "")) or None,

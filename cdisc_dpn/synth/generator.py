@@ -36,6 +36,11 @@ class SynthSummary:
     deaths: int = 0
 
 
+
+# The demo export is taken after medical coding closed, so every AE is coded; tests blank the
+# coding columns to show that uncoded terms are reported, not invented.
+UNCODED_AE_RATE = 0.0
+
 def _num(values, decimals: int) -> np.ndarray:
     """Numbers as text with fixed decimals; NaN -> ''."""
     values = np.asarray(values, dtype=float)
@@ -504,7 +509,7 @@ class StudyBuilder:
         verbatim = np.array([r[1].verbatims[0] if pick_verbatim[k] < 0.7 or len(r[1].verbatims) == 1 else
                              r[1].verbatims[1 + int(pick_verbatim[k] * 1000) % (len(r[1].verbatims) - 1)]
                              for k, r in enumerate(records)], dtype=object)
-        coded = rng.random(n) >= 0.025
+        coded = rng.random(n) >= UNCODED_AE_RATE
         coding = {}
         for col, attr in (("LLT", "llt"), ("LLT_CODE", "llt_code"), ("PT", "pt"), ("PT_CODE", "pt_code"),
                           ("HLT", "hlt"), ("HLT_CODE", "hlt_code"), ("HLGT", "hlgt"), ("HLGT_CODE", "hlgt_code"),
