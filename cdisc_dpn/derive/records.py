@@ -148,7 +148,7 @@ def egfr_mdrd(ctx: MappingContext, params: dict) -> pd.DataFrame:
     if creat.empty:
         return pd.DataFrame()
     subj = ctx.variable("USUBJID").loc[creat.index]
-    dm = ctx.dataset_frame("DM").set_index("USUBJID")
+    dm = ctx.dataset_frame("DM").drop_duplicates("USUBJID").set_index("USUBJID")
     age = subj.map(dm["AGE"]).astype(float)
     sex = subj.map(dm["SEX"]).astype(str)
     race = subj.map(dm["RACE"]).astype(str) if "RACE" in dm.columns else pd.Series("", index=subj.index)

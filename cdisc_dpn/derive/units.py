@@ -18,6 +18,8 @@ from cdisc_dpn.spec.model import StudyTerminology
 from cdisc_dpn.terminology import normalise
 
 _QUALIFIED = re.compile(r"^\s*(<=|>=|<|>)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*(<=|>=|<|>)?\s*[+-]?\d+,\d+\s*$")
+_NUMBER_WITH_UNIT = re.compile(r"^\s*[+-]?\d+(\.\d+)?\s*[A-Za-z%/\u00b5\u00b0][A-Za-z0-9%/.^*\u00b5\u00b0 ]*$")
 _PLAIN = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 
 
@@ -76,6 +78,10 @@ def convert_result(value: str, testcd: str, unit: str, table: UnitTable, digits:
         return "", np.nan, ""
     plain, qualified = _PLAIN.match(text), _QUALIFIED.match(text)
     if not plain and not qualified:
+        if _DECIMAL_COMMA.match(text):
+            return "", np.nan, "decimal comma in a numeric result"
+        if _NUMBER_WITH_UNIT.match(text):
+            return "", np.nan, "unit written in the result cell"
         return text.upper(), np.nan, ""          # text result (POSITIVE, NEGATIVE...) kept as is
     conv = table.conversion(testcd, unit)
     if conv is None:
@@ -108,10 +114,15 @@ def _converted(ctx: MappingContext, params: dict):
 def standard_result_char(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--STRESC: the result converted to the test's standard unit; "<0.5" stays qualified; text kept."""
     stresc, _n, problems, values = _converted(ctx, params)
-    bad = problems != ""
-    if bad.any():
-        ctx.report("MAP-UNIT", Severity.ERROR, "no unit conversion for this test and unit", mask=bad, values=values,
-                   fix="add the conversion to units.yaml (factor, molecular weight) or correct the unit")
+    for problem in sorted(set(problems) - {""}):
+        if problem.startswith("no conversion"):
+            ctx.report("MAP-UNIT", Severity.ERROR, "no unit conversion for this test and unit",
+                       mask=problems == problem, values=values,
+                       fix="add the conversion to units.yaml (factor, molecular weight) or correct the unit")
+        else:
+            ctx.report("MAP-NUMBER", Severity.ERROR, f"result is not a number ({problem})",
+                       mask=problems == problem, values=values,
+                       fix="correct the result in the EDC: a point as decimal separator, the unit in its own column")
     return stresc
 
 

@@ -45,6 +45,12 @@ def _finding(ds: DatasetSpec, message: str, where, code: str = "MAP-SPEC", varia
                    file=getattr(where, "file", None), spec_line=getattr(where, "line", None), fix=fix)
 
 
+def _unexpected(ds: DatasetSpec, call: AlgorithmCall, exc: Exception, variable: str | None = None) -> Finding:
+    return _finding(ds, f"algorithm {call.name!r} failed on this data: {type(exc).__name__}: {exc}", call.where,
+                    code="MAP-ALGORITHM-FAILED", variable=variable,
+                    fix="check the input data for the shape the algorithm expects; report it if the data is valid")
+
+
 def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.Series | None:
     algorithm = get_algorithm(call.name)
     if algorithm is None:
@@ -57,6 +63,9 @@ def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.S
     except MappingProblem as exc:
         ctx.findings.append(_finding(ctx.dataset, f"{target.name}: {exc}", call.where, variable=target.name,
                                      fix="correct the algorithm parameters in the spec"))
+        return None
+    except Exception as exc:  # noqa: BLE001 - a data shape the algorithm did not expect: report, never crash
+        ctx.findings.append(_unexpected(ctx.dataset, call, exc, target.name))
         return None
     if isinstance(result, pd.Series):
         return result.reindex(ctx.src.index)
@@ -201,9 +210,13 @@ class MappingEngine:
         ctx = self._context(w)
         ctx.call = gen
         try:
-            src = algorithm.function(ctx, dict(gen.params))
+            src = algorithm.function(ctx, algorithm.with_defaults(gen.params))
         except MappingProblem as exc:
             self.findings.append(_finding(w.spec, str(exc), gen.where))
+            w.failed = True
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.findings.append(_unexpected(w.spec, gen, exc))
             w.failed = True
             return
         src = src.reset_index(drop=True)
@@ -223,9 +236,12 @@ class MappingEngine:
             ctx = self._context(w)
             ctx.call = d.algorithm
             try:
-                new = algorithm.function(ctx, dict(d.algorithm.params))
+                new = algorithm.function(ctx, algorithm.with_defaults(d.algorithm.params))
             except MappingProblem as exc:
                 self.findings.append(_finding(w.spec, str(exc), d.algorithm.where))
+                continue
+            except Exception as exc:  # noqa: BLE001
+                self.findings.append(_unexpected(w.spec, d.algorithm, exc))
                 continue
             if new is None or new.empty:
                 continue
