@@ -250,6 +250,7 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     t = stage("Validating (expectation suites + conformance rules)")
     write_suites([d.spec for d in domains.values()], terminology, report_dir / "suites")
     validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths)
+    validation.define_file = "sdtm/define.xml"          # relative: reports must not name the temporary folder
     findings.extend(validation.findings)
     run_id = _run_id(config, specs, raw)
     timings["validate"] = time.perf_counter() - t

@@ -46,12 +46,12 @@ class _SuiteBuilder:
 
     def add(self, rule_id: str, type_: str, kwargs: dict[str, Any], *, variable: str | None,
             where: SpecLocation, params: Mapping[str, Any] | None = None,
-            condition_columns: Sequence[str] = ()) -> None:
+            condition_columns: Sequence[str] = (), severity: str | None = None) -> None:
         rule = self.catalogue.expectation(rule_id)
         meta: dict[str, Any] = {
             "key": f"{self.spec.name}-{len(self.expectations) + 1:04d}",
             "rule_id": rule_id,
-            "severity": rule.severity.value,
+            "severity": severity or rule.severity.value,
             "spec_file": where.file if where.file != "<none>" else (self.spec.file or self.spec.where.file),
             "spec_line": where.line,
         }
@@ -121,8 +121,10 @@ def build_suite(spec: DatasetSpec, terminology: Terminology, *, lengths: Mapping
     variables = sorted(spec.variables, key=lambda v: v.order)
     lengths = lengths or {}
     ordered = list(column_order) if column_order is not None else [v.name for v in variables]
+    # Against SDTMIG metadata alone (another tool's files) the order is advisory: SDTM model variables
+    # a sponsor adds have no fixed position in the IG, so a different order is a warning there.
     b.add("DPN-GX-COL-ORDER", "expect_table_columns_to_match_ordered_list", {"column_list": ordered},
-          variable=None, where=spec.where)
+          variable=None, where=spec.where, severity="warning" if column_order is not None else None)
     for v in variables:
         if v.core == "Req":
             b.add("DPN-GX-REQ-VAR", "expect_column_to_exist", {"column": v.name}, variable=v.name, where=v.where)
