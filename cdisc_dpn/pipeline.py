@@ -258,9 +258,7 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     t = stage("Writing reports and manifest")
     all_findings = sorted(findings, key=lambda f: (f.severity.rank, f.stage, f.code, f.dataset or "",
                                                    f.file or "", f.source_row or 0, f.row or 0, f.message))
-    from dataclasses import replace as dc_replace
-
-    full = dc_replace(validation, findings=[f for f in all_findings])
+    full = _with_conversion_counts(validation, all_findings)
     report_paths = write_reports(full, report_dir, run_id=run_id)
     ledger_path = report_dir / "ledger.csv"
     ledger.rows.to_csv(ledger_path, index=False, lineterminator="\n")
@@ -273,6 +271,27 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
                       **{f"report_{k}": str(v) for k, v in report_paths.items()}, "ledger": str(ledger_path),
                       "manifest": str(tmp / "manifest.json")}
     return result
+
+
+def _with_conversion_counts(validation, all_findings: list[Finding]):
+    """The report covers the whole run: conversion findings (read, map, ledger, write, define) are
+    counted beside the validation rules, one line per finding code."""
+    from dataclasses import replace as dc_replace
+
+    from cdisc_dpn.validation.runner import RuleCount
+
+    counts = dict(validation.rule_counts)
+    for f in all_findings:
+        if f.stage == "validate":
+            continue
+        rc = counts.get(f.code)
+        if rc is None:
+            rc = counts[f.code] = RuleCount(f.code, f.severity.value, f"{f.stage} stage: {f.code}", "conversion")
+        rc.failures += 1
+        rc.listed += 1
+        if f.dataset:
+            rc.datasets[f.dataset] = rc.datasets.get(f.dataset, 0) + 1
+    return dc_replace(validation, findings=list(all_findings), rule_counts=dict(sorted(counts.items())))
 
 
 def _run_id(config: RunConfig, specs: Specs, raw: dict[str, RawTable]) -> str:
