@@ -46,7 +46,7 @@ def trial_visits(ctx: MappingContext, params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@register("trial_criteria", kind="source")
+@register("trial_criteria", optional=("version",), kind="source")
 def trial_criteria(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """TI: every inclusion and exclusion criterion of the protocol."""
     return pd.DataFrame([{"IETESTCD": c.ietestcd, "IETEST": c.ietest, "IECAT": c.iecat, "IESCAT": c.iescat or "",

@@ -264,3 +264,15 @@ def when(ctx: MappingContext, params: dict, var) -> pd.Series:
             result = result.mask(hit, src)
         decided |= hit
     return result
+
+
+@register("text_unless_number", optional=_INPUT)
+def text_unless_number(ctx: MappingContext, params: dict, var) -> pd.Series:
+    """The value when it is not a plain number (e.g. --DOSTXT "1-2" or "UNKNOWN"), else empty.
+
+    Pairs with `numeric` + `on_text: ignore` on the numeric variable, so a collected dose goes to
+    --DOSE when it is a number and to --DOSTXT when it is text, never to both, never lost.
+    """
+    values = ctx.value(params)
+    _numbers, problem = parse_numbers(values)
+    return values.where(problem != "", "")
