@@ -16,10 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-import pandas as pd
 
 from cdisc_dpn import __version__
-from cdisc_dpn.errors import CdiscDpnError, Finding, InputError, OutputError, Severity, count_by_severity
+from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, count_by_severity
 from cdisc_dpn.mapping.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.frames import DomainFrame

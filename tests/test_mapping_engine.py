@@ -1,7 +1,6 @@
 """The mapping engine on a small hand-written study: sources, phases, SUPP--, derived records, ledger."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from cdisc_dpn.mapping.context import RunSettings

@@ -1,5 +1,4 @@
 """Raw readers: rows remember file and row; unusable files give InputError naming file, row, fix."""
-import zipfile
 
 import pandas as pd
 import pyreadstat

@@ -26,7 +26,7 @@ from cdisc_dpn.mapping.frames import DomainFrame
 
 from . import datatypes as dt
 from .writer import serialise
-from .xmlns import NS, SCHEMA_ENTRY, XL_HREF, df, odm, safe_parser, schema_dir as default_schema_dir
+from .xmlns import NS, SCHEMA_ENTRY, XL_HREF, df, safe_parser, schema_dir as default_schema_dir
 
 _SCHEMAS: dict[str, etree.XMLSchema] = {}
 

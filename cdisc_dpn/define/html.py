@@ -14,7 +14,7 @@ from typing import Callable
 
 from lxml import etree
 
-from .writer import write_atomic
+from cdisc_dpn.atomic import write_atomic
 from .xmlns import NS, XL_HREF, df, safe_parser
 
 
@@ -295,4 +295,4 @@ def render_define_html(tree: etree._ElementTree | str | os.PathLike, path: str |
     if isinstance(tree, (str, os.PathLike)):
         tree = etree.parse(str(Path(tree)), safe_parser())
     root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
-    write_atomic(_Renderer(root, xpt_href).page().encode("utf-8"), path)
+    write_atomic(path, _Renderer(root, xpt_href).page().encode("utf-8"))

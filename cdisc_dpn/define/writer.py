@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 from lxml import etree
+
+from cdisc_dpn.atomic import write_atomic
 
 
 def serialise(tree: etree._ElementTree | etree._Element) -> bytes:
@@ -23,23 +23,6 @@ def _copy_without_blank_text(root: etree._Element) -> etree._Element:
     return copy
 
 
-def write_atomic(data: bytes, path: str | os.PathLike) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_define(tree: etree._ElementTree, path: str | os.PathLike) -> None:
     """Write define.xml to `path` (UTF-8, two-space indent); nothing is left behind on failure."""
-    write_atomic(serialise(tree), path)
+    write_atomic(path, serialise(tree))

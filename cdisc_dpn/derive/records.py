@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.derive.study_day import subject_values
 from cdisc_dpn.derive.units import format_number
 from cdisc_dpn.errors import Severity
 from cdisc_dpn.mapping.context import MappingContext, MappingProblem

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import DATASET, register
+from cdisc_dpn.mapping.registry import register
 
 
 @register("trial_arms", kind="source")

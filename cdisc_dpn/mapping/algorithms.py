@@ -6,7 +6,6 @@ the data become findings with the raw file and row; the value is then left empty
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -6,7 +6,7 @@ records, sort, dataset-level variables (--SEQ, study days, flags), types, column
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd

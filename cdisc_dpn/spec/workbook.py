@@ -24,9 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from cdisc_dpn.atomic import write_atomic
 from cdisc_dpn.errors import Finding, Severity, SpecError
 from cdisc_dpn.spec.model import (
     AlgorithmCall, DatasetSpec, OriginSpec, Specs, StudyTerminology, ValueLevelSpec,
@@ -720,15 +719,7 @@ def _write_xlsx(sheets: dict[str, list[list[Any]]], xlsx: Path) -> None:
     buffer = io.BytesIO()
     wb.save(buffer)
     data = _deterministic_zip(buffer.getvalue())
-    xlsx.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{xlsx.name}.", dir=xlsx.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, xlsx)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(xlsx, data)
 
 
 def _deterministic_zip(data: bytes) -> bytes:
@@ -1065,10 +1056,6 @@ def import_workbook(xlsx: Path | str, out_dir: Path | str) -> list[Path]:
     written = []
     for rel, text in texts.items():
         path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
         written.append(path)
     return written

@@ -10,14 +10,13 @@ import datetime as dt
 import html
 import io
 import json
-import os
 import re
-import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from cdisc_dpn.atomic import write_atomic
 from cdisc_dpn.errors import Finding
 from cdisc_dpn.validation.runner import ValidationResult, sort_key
 
@@ -27,15 +26,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def _rules(result: ValidationResult) -> list[dict[str, Any]]:

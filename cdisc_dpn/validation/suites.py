@@ -8,11 +8,10 @@ Severity and wording come from the catalogue (validation/rules.yaml).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from cdisc_dpn.atomic import write_atomic
 from cdisc_dpn.spec.model import DatasetSpec, Specs, SpecLocation, ValueLevelSpec, VariableSpec
 from cdisc_dpn.terminology.ct import Terminology
 from cdisc_dpn.validation.catalogue import Catalogue, load_catalogue
@@ -236,15 +235,7 @@ def suite_json(suite: Mapping[str, Any]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text)
 
 
 def write_suites(specs: Specs | Iterable[DatasetSpec], terminology: Terminology, out_dir: Path) -> list[Path]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,8 +28,9 @@ from typing import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.atomic import write_atomic
 from cdisc_dpn.errors import Finding, OutputError, Severity
-from cdisc_dpn.xpt.checks import IBM_MAX, byte_lengths, char_values, check_dataset
+from cdisc_dpn.xpt.checks import byte_lengths, char_values, check_dataset
 from cdisc_dpn.xpt.metadata import NUM_LENGTH, XptDataset, is_valid_name
 
 RECORD = 80
@@ -276,24 +276,7 @@ def _observations(arrays: list[np.ndarray], layout: _Layout, start: int, stop: i
 
 
 def _atomic_write(path: Path, pieces: Iterator[bytes | memoryview]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    written = 0
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for piece in pieces:
-                out.write(piece)
-                written += len(piece)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return written
+    return write_atomic(path, pieces)
 
 
 def _write(path: Path, meta: XptDataset, arrays: list[np.ndarray], layout: _Layout, created: datetime,
