@@ -205,6 +205,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
     out_dir = config.out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp.chmod(0o755)                     # mkdtemp makes it private; the output is shared like any folder
     try:
         result = _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp, timings,
                             stage)
