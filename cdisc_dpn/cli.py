@@ -285,5 +285,43 @@ def suites(study_dir: Path, out_dir: Path) -> None:
     click.echo(f"Wrote {len(paths)} suites to {out_dir}")
 
 
+# --------------------------------------------------------------------------- compare
+@main.command()
+@click.option("--produced", "produced_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with the produced SDTM XPT files (e.g. build/<study>/sdtm).")
+@click.option("--reference", "reference_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with the reference SDTM as CSV files (dm.csv, ae.csv, ...).")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON file for the full comparison (a markdown table is written beside it as .md).")
+@click.option("--datasets", default="DM,SUPPDM,AE,SUPPAE,EX", show_default=True,
+              help="Comma-separated datasets to compare.")
+@click.option("--max-differences", default=20, show_default=True, type=click.IntRange(0),
+              help="Differences listed per variable.")
+def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, datasets: str,
+            max_differences: int) -> None:
+    """Line up produced datasets with reference datasets by key; agreement per dataset and variable."""
+    from cdisc_dpn.compare import compare_folders
+
+    for folder in (produced_dir, reference_dir):
+        if not folder.is_dir():
+            click.secho(f"error: folder {folder} does not exist", fg="red", err=True)
+            sys.exit(EXIT_INPUT)
+    try:
+        result = compare_folders(produced_dir, reference_dir,
+                                 [d.strip().upper() for d in datasets.split(",") if d.strip()],
+                                 max_differences=max_differences)
+    except CdiscDpnError as exc:
+        _fail(exc)
+    table = result.markdown()
+    click.echo(table, nl=False)
+    if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        result.to_json(out_file)
+        out_file.with_suffix(".md").write_text(table, encoding="utf-8")
+        click.echo(f"Wrote {out_file} and {out_file.with_suffix('.md')}")
+    for name, why in result.missing.items():
+        click.secho(f"note: {name} not compared ({why})", fg="yellow", err=True)
+    sys.exit(EXIT_OK)
+
 if __name__ == "__main__":
     main()
