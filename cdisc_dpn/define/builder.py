@@ -425,13 +425,20 @@ class _DefineBuilder:
                     out[column] = items
         return out
 
+    def _as_text(self, frame: pd.DataFrame, variable: str) -> pd.Series:
+        """A column as where-clause text, converted once per dataset and variable."""
+        cache = self.__dict__.setdefault("_text_columns", {})
+        key = (id(frame), variable)
+        if key not in cache:
+            cache[key] = frame[variable].map(lambda v: _num_text(v) if isinstance(v, float) else str(v))
+        return cache[key]
+
     def _subset(self, frame: pd.DataFrame, conds: tuple[WhereCondition, ...]) -> pd.Series:
         mask = pd.Series(True, index=frame.index)
         for c in conds:
             if c.variable not in frame.columns:
                 return pd.Series(False, index=frame.index)
-            col = frame[c.variable].map(lambda v: _num_text(v) if isinstance(v, float) else str(v))
-            hit = col.isin(list(c.values))
+            hit = self._as_text(frame, c.variable).isin(list(c.values))
             mask &= ~hit if c.comparator in ("NE", "NOTIN") else hit
         return mask
 

@@ -59,7 +59,7 @@ def is_whole(value: float) -> bool:
 
 def numeric_profile(values: Iterable[float]) -> tuple[str, int, int | None]:
     """(data type, Length, SignificantDigits) for numeric values; empty -> integer, 1."""
-    vals = list(values)
+    vals = list(set(values))          # profiles depend on distinct values only; data repeats a lot
     if not vals:
         return "integer", 1, None
     if all(is_whole(v) for v in vals):

@@ -103,7 +103,12 @@ def _converted(ctx: MappingContext, params: dict):
     table = UnitTable(ctx.specs.terminology)
     values, tests, units = _inputs(ctx, params)
     digits = int(params.get("digits", 4))
-    triples = [convert_result(v, t, u, table, digits) for v, t, u in zip(values, tests, units)]
+    cache: dict[tuple, tuple[str, float, str]] = {}   # results repeat: convert each distinct one once
+    triples = []
+    for key in zip(values, tests, units):
+        if key not in cache:
+            cache[key] = convert_result(*key, table, digits)
+        triples.append(cache[key])
     stresc = pd.Series([t[0] for t in triples], index=values.index, dtype=object)
     stresn = pd.Series([t[1] for t in triples], index=values.index, dtype=float)
     problems = pd.Series([t[2] for t in triples], index=values.index, dtype=object)
