@@ -23,7 +23,7 @@ from cdisc_dpn.mapping.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.mapping.ledger import UNACCOUNTED, build_ledger
-from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled
+from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled, check_unused_columns
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import RawTable
 from cdisc_dpn.spec.loader import load_specs
@@ -181,6 +181,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
     raw = read_raw(specs, config.raw_dir)
     findings.extend(check_subjects_enrolled(specs.study, raw))
     findings.extend(check_duplicate_records(raw))
+    findings.extend(check_unused_columns(specs, raw))
     timings["read"] = time.perf_counter() - t
 
     t = stage("Mapping to SDTM")

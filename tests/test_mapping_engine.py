@@ -194,3 +194,13 @@ def test_unmapped_rows_fail_the_ledger(tiny, tmp_path):
     _, findings = build_ledger(specs, raw, result)
     assert [f.code for f in findings] == ["LEDGER-UNACCOUNTED"]
     assert findings[0].source_row == 99
+
+
+def test_collected_columns_no_spec_uses_are_listed(tiny):
+    from cdisc_dpn.raw.checks import check_unused_columns
+
+    specs, raw, _ = tiny
+    assert check_unused_columns(specs, raw) == []
+    raw["dm"].frame["HOBBY"] = "chess"
+    [finding] = check_unused_columns(specs, raw)
+    assert finding.code == "RAW-COLUMN-UNUSED" and "HOBBY" in finding.message and finding.file == "dm.csv"

@@ -55,3 +55,33 @@ def check_duplicate_records(raw: dict[str, RawTable]) -> list[Finding]:
 
 def subject_counts(frame: pd.DataFrame, column: str) -> int:
     return int(frame[column].astype(str).str.strip().replace("", pd.NA).dropna().nunique())
+
+
+def _strings(node) -> set[str]:
+    if isinstance(node, str):
+        return {node}
+    if isinstance(node, dict):
+        return set().union(*(_strings(k) | _strings(v) for k, v in node.items())) if node else set()
+    if isinstance(node, (list, tuple, set, frozenset)):
+        return set().union(*(_strings(v) for v in node)) if node else set()
+    if hasattr(node, "__dataclass_fields__"):
+        return set().union(*(_strings(getattr(node, f)) for f in node.__dataclass_fields__))
+    return set()
+
+
+def check_unused_columns(specs, raw: dict[str, RawTable]) -> list[Finding]:
+    """Collected columns no spec names: a notice per form, so nothing collected is dropped unnoticed."""
+    named = _strings(specs.datasets) | _strings(specs.study.subject)
+    findings = []
+    for name, table in raw.items():
+        spec = specs.study.form(name)
+        if spec is not None and spec.exclude_reason:
+            continue
+        unused = [c for c in table.data_columns if c not in named and f"{name}.{c}" not in named]
+        if unused:
+            findings.append(Finding(
+                "RAW-COLUMN-UNUSED", Severity.NOTICE,
+                f"{len(unused)} column(s) of form {name!r} are not used by any dataset spec: {', '.join(unused)}",
+                stage="read", file=table.path.name, row=None, column=unused[0],
+                fix="map them (a variable or a SUPP-- qualifier) or confirm they are operational fields"))
+    return findings
