@@ -61,3 +61,10 @@ def test_actual_arm_from_treatments_received():
     got = derive_actual_arm(S(["A", "B", "C", "D", "E"]), S(["MSC", "CON", "MSC", "MSC", ""]), ex, "EXTRT", rules)
     # C was randomized to MSC but only got conventional therapy; D was never treated; E is a screen failure.
     assert got.tolist() == ["MSC", "CON", "CON", "", ""]
+
+
+def test_records_of_one_unscheduled_visit_share_its_number():
+    subjects = S(["A"] * 5)
+    dates = S(["2026-01-01", "2026-01-05", "2026-01-05", "2026-01-05", "2026-01-07"])
+    visits = S([1.0, np.nan, np.nan, np.nan, np.nan])
+    assert number_unscheduled(subjects, dates, visits).tolist() == [1.0, 1.01, 1.01, 1.01, 1.02]

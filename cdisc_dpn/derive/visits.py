@@ -31,8 +31,9 @@ def visit_label_index(visits: tuple[VisitSpec, ...]) -> dict[str, float]:
 def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Series) -> pd.Series:
     """Number unscheduled rows (NaN visitnum, known date) after the last scheduled visit on or before them.
 
-    Input rows are one per visit (subject, ISO date, scheduled VISITNUM or NaN). Unscheduled
-    visits before any scheduled visit are numbered from 0.
+    Rows are records (subject, ISO date, scheduled VISITNUM or NaN); records of the same subject
+    and date form one unscheduled visit. Unscheduled visits before any scheduled visit are
+    numbered from 0.
     """
     frame = pd.DataFrame({"s": subjects.astype(str).values, "d": dates.astype(str).str.slice(0, 10).values,
                           "v": visitnums.astype(float).values}, index=subjects.index)
@@ -41,7 +42,9 @@ def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Seri
     scheduled = frame["v"].notna()
     block = scheduled.groupby(frame["s"], sort=False).cumsum()
     last = frame["v"].groupby(frame["s"], sort=False).ffill().fillna(0.0)
-    k = (~scheduled).groupby([frame["s"], block], sort=False).cumsum()
+    # Several records of one unscheduled visit (same subject and date) share its number.
+    new_visit = ~scheduled & ~frame.assign(u=~scheduled).duplicated(["s", "d", "u"])
+    k = new_visit.groupby([frame["s"], block], sort=False).cumsum()
     result = frame["v"].where(scheduled, (last + k * UNSCHEDULED_STEP).round(2))
     return result.reindex(subjects.index)
 
