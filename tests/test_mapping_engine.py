@@ -76,6 +76,8 @@ variables:""" + COMMON + """
   - {name: EXSTDTC, label: Start Date/Time of Treatment, type: Char, core: Exp, origin: Collected, algorithm: iso_date, params: {column: D}}
   - {name: EXSTDY, label: Study Day of Start of Treatment, type: Num, core: Perm, origin: Derived, algorithm: study_day,
      params: {variable: EXSTDTC}}
+supplemental:
+  - {qnam: STARTDAY, qlabel: Start Day Copy, origin: Derived, algorithm: assign, params: {variable: EXSTDY}}
 """
 QS = """
 dataset: {name: QS, label: Questionnaires, class: FINDINGS, structure: One record per item per visit, keys: [USUBJID, QSTESTCD, VISITNUM]}
@@ -204,3 +206,11 @@ def test_collected_columns_no_spec_uses_are_listed(tiny):
     raw["dm"].frame["HOBBY"] = "chess"
     [finding] = check_unused_columns(specs, raw)
     assert finding.code == "RAW-COLUMN-UNUSED" and "HOBBY" in finding.message and finding.file == "dm.csv"
+
+
+def test_qualifier_reading_a_dataset_level_variable_waits_for_it(tiny):
+    _, _, result = tiny
+    supp = result.domains["SUPPEX"].frame
+    assert supp[["USUBJID", "IDVARVAL", "QNAM", "QVAL"]].values.tolist() == [
+        ["TINY-01-001", "1", "STARTDAY", "1"], ["TINY-01-001", "2", "STARTDAY", "6"],
+        ["TINY-01-002", "1", "STARTDAY", "1"]]

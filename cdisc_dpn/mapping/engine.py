@@ -128,6 +128,12 @@ def computation_order(spec: DatasetSpec) -> tuple[list[VariableSpec], dict[str, 
     return ordered, phases
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Character values: "" for missing, whole numbers without ".0"."""
+    return values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                      else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+
+
 def _supp_as_variable(q) -> VariableSpec:
     return VariableSpec(name=q.qnam, label=q.qlabel, type="Char", order=0, core="Perm", origin=q.origin,
                         algorithm=q.algorithm, codelist=q.codelist, where=q.where)
@@ -194,10 +200,22 @@ class MappingEngine:
 
     def _row_phase(self, w: _Work) -> None:
         self._compute(w, ROW)
+        self._qualifiers(w, ROW)
+
+    def _qualifiers(self, w: _Work, phase: str) -> None:
+        """SUPP-- values; a qualifier reading dataset-level values (flags, study days) waits for them."""
+        _ordered, phases = computation_order(w.spec)
         ctx = self._context(w)
         for q in w.spec.supplemental:
+            algorithm = get_algorithm(q.algorithm.name)
+            params = algorithm.with_defaults(q.algorithm.params) if algorithm else dict(q.algorithm.params)
+            q_phase = algorithm.phase if algorithm else ROW
+            if any(phases.get(ref) == DATASET for ref in _referenced_variables(params)):
+                q_phase = DATASET
+            if q_phase != phase:
+                continue
             values = _run(ctx, q.algorithm, _supp_as_variable(q))
-            w.supp[q.qnam] = values.astype(str).where(values.notna(), "") if values is not None else ""
+            w.supp[q.qnam] = _as_text(values) if values is not None else ""
 
     # ---------------------------------------------------------------- phase B
     def _generate(self, w: _Work) -> None:
@@ -278,6 +296,7 @@ class MappingEngine:
         self._derived_records(w)
         self._sort(w)
         self._compute(w, DATASET)
+        self._qualifiers(w, DATASET)
         self._sort(w)
         out = pd.DataFrame(index=w.out.index)
         for var in sorted(w.spec.variables, key=lambda v: v.order):
@@ -285,8 +304,7 @@ class MappingEngine:
             if var.type == "Num":
                 out[var.name] = pd.to_numeric(col, errors="coerce").astype(float)
             else:
-                out[var.name] = col.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                                        else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+                out[var.name] = _as_text(col)
         provenance = pd.DataFrame({SOURCE_FILE: w.src[SOURCE_FILE].fillna("").astype(str).values
                                    if SOURCE_FILE in w.src.columns else "",
                                    SOURCE_ROW: pd.to_numeric(w.src[SOURCE_ROW], errors="coerce").fillna(0)
