@@ -132,25 +132,26 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 
 def read_xlsx(path: Path, form: FormSpec) -> RawTable:
-    import openpyxl
+    """XLSX via calamine (Rust reader, an order of magnitude faster than openpyxl on large lab exports)."""
+    from python_calamine import CalamineWorkbook
 
     if path.stat().st_size == 0:
         raise _fail("READ-EMPTY", "the file is empty", path, "export the workbook again")
+    if not zipfile.is_zipfile(path):
+        raise _fail("READ-XLSX", "not a readable XLSX workbook (not a ZIP container)", path,
+                    "the file is truncated or not an Excel workbook; export it again")
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        book = CalamineWorkbook.from_path(str(path))
+        if form.sheet and form.sheet not in book.sheet_names:
+            raise _fail("READ-XLSX", f"sheet {form.sheet!r} not found (sheets: {', '.join(book.sheet_names)})",
+                        path, "fix `sheet:` for this form in study.yaml")
+        sheet = book.get_sheet_by_name(form.sheet) if form.sheet else book.get_sheet_by_index(0)
+        rows = [[cell_text(v) for v in r] for r in sheet.to_python(skip_empty_area=False)]
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - calamine reports damage with its own exception types
         raise _fail("READ-XLSX", f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", path,
                     "the file is truncated or not an Excel workbook; export it again") from None
-    try:
-        if form.sheet and form.sheet not in book.sheetnames:
-            raise _fail("READ-XLSX", f"sheet {form.sheet!r} not found (sheets: {', '.join(book.sheetnames)})",
-                        path, "fix `sheet:` for this form in study.yaml")
-        sheet = book[form.sheet] if form.sheet else book.worksheets[0]
-        rows = [[cell_text(v) for v in r] for r in sheet.iter_rows(values_only=True)]
-    except zipfile.BadZipFile as exc:
-        raise _fail("READ-XLSX", f"workbook is damaged ({exc})", path, "export it again") from None
-    finally:
-        book.close()
     while rows and not any(x.strip() for x in rows[-1]):
         rows.pop()
     if not rows:
