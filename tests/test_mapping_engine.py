@@ -214,3 +214,25 @@ def test_qualifier_reading_a_dataset_level_variable_waits_for_it(tiny):
     assert supp[["USUBJID", "IDVARVAL", "QNAM", "QVAL"]].values.tolist() == [
         ["TINY-01-001", "1", "STARTDAY", "1"], ["TINY-01-001", "2", "STARTDAY", "6"],
         ["TINY-01-002", "1", "STARTDAY", "1"]]
+
+
+def test_concat_joins_parts_and_skips_empty_ones():
+    import pandas as pd
+
+    from cdisc_dpn.mapping.algorithms import concat
+
+    class Ctx:
+        src = pd.DataFrame(index=range(3))
+
+        def value(self, part):
+            return {"A": pd.Series(["x", "", "z"]), "B": pd.Series(["1", "2", ""])}[part["column"]]
+
+        def blank(self, value=""):
+            return pd.Series([value] * 3)
+
+    parts = [{"column": "A"}, {"text": "-"}, {"column": "B"}]
+    assert concat(Ctx(), {"parts": parts, "separator": ""}, None).tolist() == ["x-1", "-2", "z-"]
+    assert concat(Ctx(), {"parts": [{"column": "A"}, {"column": "B"}], "separator": "/"}, None).tolist() == [
+        "x/1", "2", "z"]
+    assert concat(Ctx(), {"parts": [{"column": "A"}, {"column": "B"}], "separator": "/", "skip_empty": False},
+                  None).tolist() == ["x/1", "/2", "z/"]

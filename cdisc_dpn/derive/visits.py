@@ -117,7 +117,8 @@ def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
     planned = _planned(ctx)
     prefix = params.get("unscheduled_label", "UNSCHEDULED")
     nums = pd.to_numeric(ctx.variable(params.get("variable", "VISITNUM")), errors="coerce")
-    return nums.map(lambda n: "" if np.isnan(n) else planned[n].visit if n in planned else f"{prefix} {n:.2f}")
+    names = {n: planned[n].visit if n in planned else f"{prefix} {n:.2f}" for n in nums.dropna().unique()}
+    return nums.map(lambda n: names.get(n, "") if not np.isnan(n) else "")
 
 
 @register("visitdy", optional=("variable",), defaults={"variable": "VISITNUM"})

@@ -161,9 +161,15 @@ def concat(ctx: MappingContext, params: dict, var) -> pd.Series:
             raise MappingProblem(f"concat part {part!r} must be {{column: ..}}, {{variable: ..}} or {{text: ..}}")
     if not pieces:
         return ctx.blank()
-    frame = pd.concat(pieces, axis=1)
     skip = params.get("skip_empty", True)
-    return frame.apply(lambda r: sep.join(v for v in r if (v != "" or not skip)), axis=1).astype(object)
+    result = pieces[0].astype(str)
+    for piece in pieces[1:]:
+        piece = piece.astype(str)
+        joined = result + sep + piece
+        if skip:
+            joined = joined.where(piece != "", result).where(result != "", piece)
+        result = joined
+    return result.astype(object)
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
