@@ -92,3 +92,25 @@ def test_committed_expectation_suites_match_the_specs(tmp_path):
         committed = root / "validation" / "suites" / path.name
         assert committed.is_file(), f"{committed.name} missing: run cdisc-dpn suites"
         assert committed.read_text() == path.read_text(), f"{committed.name} is stale: run cdisc-dpn suites"
+
+
+from datetime import date as _date, timedelta as _timedelta  # noqa: E402
+
+
+@given(st.lists(st.tuples(st.dates(min_value=_date(1950, 1, 1), max_value=_date(2080, 1, 1)),
+                          st.integers(-900, 900), st.sampled_from(["full", "partial", "empty", "time"])),
+                min_size=1, max_size=20))
+def test_vectorised_study_day_matches_the_scalar_rule(rows):
+    from cdisc_dpn.derive.dates import study_day
+    from cdisc_dpn.derive.study_day import derive_study_day
+
+    events, refs = [], []
+    for ref, offset, kind in rows:
+        event = ref + _timedelta(days=offset)
+        text = {"full": event.isoformat(), "partial": event.isoformat()[:7], "empty": "",
+                "time": event.isoformat() + "T10:30"}[kind]
+        events.append(text)
+        refs.append(ref.isoformat())
+    got = derive_study_day(pd.Series(events), pd.Series(refs)).tolist()
+    expected = [study_day(e, r) for e, r in zip(events, refs)]
+    assert [None if math.isnan(g) else int(g) for g in got] == expected

@@ -1,37 +1,45 @@
 """EPOCH of a record from the subject's elements (SE): the element whose dates contain the record date."""
 from __future__ import annotations
 
-import bisect
-
 import pandas as pd
 
 from cdisc_dpn.mapping.context import MappingContext
 from cdisc_dpn.mapping.registry import DATASET, register
 
 
+def _days(values: pd.Series) -> pd.Series:
+    text = values.astype(str).str.slice(0, 10)
+    return pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+
+
 def derive_epoch(subjects: pd.Series, dates: pd.Series, se: pd.DataFrame) -> pd.Series:
-    """Start <= date < end of the next element; the last element includes its end date."""
-    table: dict[str, tuple[list[str], list[str], str]] = {}
-    if not se.empty:
-        ordered = se.sort_values(["USUBJID", "SESTDTC", "TAETORD"] if "TAETORD" in se.columns
-                                 else ["USUBJID", "SESTDTC"], kind="stable")
-        for subject, group in ordered.groupby("USUBJID", sort=False):
-            starts = [str(x)[:10] for x in group["SESTDTC"]]
-            table[subject] = (starts, list(group["EPOCH"]), str(group["SEENDTC"].iloc[-1])[:10])
-    out = []
-    for subject, date in zip(subjects, dates):
-        date = str(date)[:10]
-        entry = table.get(subject)
-        if len(date) < 10 or entry is None:
-            out.append("")
-            continue
-        starts, epochs, last_end = entry
-        i = bisect.bisect_right(starts, date) - 1
-        if i < 0 or (i == len(starts) - 1 and last_end and len(last_end) == 10 and date > last_end):
-            out.append("")
-        else:
-            out.append(epochs[i])
-    return pd.Series(out, index=subjects.index, dtype=object)
+    """Start <= date < start of the next element; the last element includes its end date.
+
+    Dates compare as calendar days (SE boundaries are often dates while records carry times).
+    Records before the first element, after the last element's end, or with partial dates get none.
+    """
+    out = pd.Series("", index=subjects.index, dtype=object)
+    if se.empty:
+        return out
+    elements = se.assign(_start=_days(se["SESTDTC"]), _end=_days(se["SEENDTC"]),
+                         USUBJID=se["USUBJID"].astype(str))
+    elements = elements[elements["_start"].notna()]
+    order = ["USUBJID", "_start"] + (["TAETORD"] if "TAETORD" in elements.columns else [])
+    elements = elements.sort_values(order, kind="stable")
+    elements["_last"] = ~elements["USUBJID"].duplicated(keep="last")
+    records = pd.DataFrame({"USUBJID": subjects.astype(str).values, "_day": _days(dates).values,
+                            "_pos": range(len(subjects))})
+    records["USUBJID"] = records["USUBJID"].astype(str)      # same key dtype on both sides (pandas 2 and 3)
+    records = records[records["_day"].notna()].sort_values("_day", kind="stable")
+    if records.empty or elements.empty:
+        return out
+    matched = pd.merge_asof(records, elements[["USUBJID", "_start", "_end", "_last", "EPOCH"]]
+                            .sort_values("_start", kind="stable"),
+                            left_on="_day", right_on="_start", by="USUBJID", direction="backward")
+    beyond = matched["_last"].fillna(False).astype(bool) & matched["_end"].notna() & (matched["_day"] > matched["_end"])
+    epochs = matched["EPOCH"].where(matched["EPOCH"].notna() & ~beyond, "")
+    out.iloc[matched["_pos"].to_numpy()] = epochs.to_numpy()
+    return out
 
 
 @register("epoch", required=("variable",), phase=DATASET, reads="SE")

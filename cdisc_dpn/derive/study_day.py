@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.derive.dates import study_day as day_between
 from cdisc_dpn.mapping.context import MappingContext
 from cdisc_dpn.mapping.registry import DATASET, register
 
@@ -16,9 +15,16 @@ def subject_values(ctx: MappingContext, dataset: str, variable: str, key: str = 
     return ctx.variable(key).map(lambda s: lookup.get(s, ""))
 
 
+def _calendar_dates(values: pd.Series) -> pd.Series:
+    """Complete ISO dates as datetime64 (partial or empty -> NaT)."""
+    text = values.astype(str).str.slice(0, 10)
+    return pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+
+
 def derive_study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
-    return pd.Series([np.nan if (d := day_between(str(a), str(b))) is None else float(d)
-                      for a, b in zip(dates, reference)], index=dates.index, dtype=float)
+    """Vectorised `dates.study_day`: day 1 is the reference date, no day 0, partial dates give none."""
+    delta = (_calendar_dates(dates) - _calendar_dates(reference).values).dt.days.astype(float)
+    return pd.Series(np.where(delta >= 0, delta + 1, delta), index=dates.index, dtype=float)
 
 
 @register("study_day", required=("variable",), optional=("reference",), phase=DATASET, reads="DM")

@@ -128,10 +128,19 @@ def computation_order(spec: DatasetSpec) -> tuple[list[VariableSpec], dict[str, 
     return ordered, phases
 
 
+def _text_of(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _as_text(values: pd.Series) -> pd.Series:
-    """Character values: "" for missing, whole numbers without ".0"."""
-    return values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                      else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+    """Character values: "" for missing, whole numbers without ".0" (each distinct value formatted once)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values.astype(object)
+    missing = values.isna()
+    table = {v: _text_of(v) for v in pd.unique(values[~missing])}
+    return values.map(table, na_action="ignore").where(~missing, "").astype(object)
 
 
 def _supp_as_variable(q) -> VariableSpec:
