@@ -75,9 +75,10 @@ def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
     visits = ctx.specs.study.visits
     index = visit_label_index(visits)
     labels = ctx.column(params["column"])
-    scheduled = labels.map(lambda v: index.get(normalise(v), np.nan)).astype(float)
+    normalised = labels.map({v: normalise(v) for v in labels.unique()})
+    scheduled = normalised.map(lambda v: index.get(v, np.nan)).astype(float)
     unscheduled_labels = {normalise(u) for u in params.get("unscheduled", ["UNSCHEDULED"])}
-    is_unsched = labels.map(lambda v: normalise(v) in unscheduled_labels or normalise(v).startswith("UNSCHED"))
+    is_unsched = normalised.map(lambda v: v in unscheduled_labels or v.startswith("UNSCHED")).astype(bool)
     unknown = scheduled.isna() & ~is_unsched & (labels != "")
     if unknown.any():
         ctx.report("MAP-VISIT", Severity.ERROR, "visit label matches no planned visit in study.yaml", mask=unknown,

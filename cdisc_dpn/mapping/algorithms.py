@@ -86,7 +86,8 @@ def map_values(ctx: MappingContext, params: dict, var) -> pd.Series:
     """A study-specific value map (no codelist), e.g. site codes to country; unmapped -> default or error."""
     table = {" ".join(str(k).split()).upper(): v for k, v in params["map"].items()}
     values = ctx.value(params)
-    mapped = values.map(lambda v: table.get(" ".join(str(v).split()).upper()) if str(v).strip() else "")
+    lookup = {v: (table.get(" ".join(str(v).split()).upper()) if str(v).strip() else "") for v in values.unique()}
+    mapped = values.map(lookup)
     bad = mapped.isna()
     if bad.any():
         if "default" in params:
