@@ -137,10 +137,10 @@ def _text_of(value) -> str:
 def _as_text(values: pd.Series) -> pd.Series:
     """Character values: "" for missing, whole numbers without ".0" (each distinct value formatted once)."""
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        return values.astype(object)
+        return values
     missing = values.isna()
     table = {v: _text_of(v) for v in pd.unique(values[~missing])}
-    return values.map(table, na_action="ignore").where(~missing, "").astype(object)
+    return values.map(table, na_action="ignore").where(~missing, "")
 
 
 def _supp_as_variable(q) -> VariableSpec:
