@@ -158,6 +158,23 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
 
 
 # --------------------------------------------------------------------------- the run
+def check_output_folder(config: RunConfig) -> None:
+    """The output folder is replaced whole, so it must not hold the inputs or anything else of value."""
+    out = config.out_dir.resolve()
+    problems = []
+    for label, path in (("mapping specs (--study)", config.study_dir), ("raw exports (--raw)", config.raw_dir)):
+        inside = Path(path).resolve()
+        if inside == out or out in inside.parents:
+            problems.append(f"the {label} folder {path} is inside the output folder {config.out_dir}")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file())):
+        problems.append(f"{config.out_dir} exists and is not a cdisc-dpn output folder (no manifest.json)")
+    if problems:
+        findings = [Finding("RUN-OUTPUT-FOLDER", Severity.ERROR, p, stage="run", file=str(config.out_dir),
+                            fix="choose an empty or new --out folder, or one written by cdisc-dpn before")
+                    for p in problems]
+        raise InputError("the output folder cannot be used: it would be replaced whole", findings)
+
+
 def _created(config: RunConfig, specs: Specs) -> str:
     value = config.created or specs.study.define.get("created") or DEFAULT_CREATED
     return str(value)
@@ -172,6 +189,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
         progress(label)
         return time.perf_counter()
 
+    check_output_folder(config)
     t = stage("Loading mapping specs")
     specs, spec_findings = load_specs(config.study_dir)
     findings.extend(spec_findings)

@@ -196,3 +196,15 @@ def test_failed_run_leaves_previous_output_untouched(synth_raw, raw_copy, tmp_pa
         pipeline.run_pipeline(pipeline.RunConfig(MAPPINGS, synth_raw, out))
     assert tree_digest(out) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["out", "raw"]
+
+
+def test_output_folder_holding_inputs_or_other_files_is_refused(synth_raw, tmp_path):
+    keep = tmp_path / "precious"
+    keep.mkdir()
+    (keep / "thesis.docx").write_text("years of work")
+    result = run_cli(synth_raw, keep)
+    assert result.exit_code == 2 and "RUN-OUTPUT-FOLDER" in result.output
+    assert (keep / "thesis.docx").read_text() == "years of work"
+    result = run_cli(synth_raw, synth_raw.parent)                  # the raw folder lies inside --out
+    assert result.exit_code == 2 and "inside the output folder" in result.output
+    assert (synth_raw / "dm.csv").is_file()
