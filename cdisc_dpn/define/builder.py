@@ -536,8 +536,8 @@ class _DefineBuilder:
         test_col = f"{spec.domain}TEST"
         test = None
         if test_col in rows.columns and len(rows):
-            names = [v for v in dt.char_values(rows[test_col])]
-            test = names[0] if names else None
+            names = sorted({v for v in dt.char_values(rows[test_col]) if v})
+            test = ", ".join(names) if names else None   # a where clause may cover several tests
         return f"{label} for {test or key}"
 
     def _supp_vlm(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> list[_Vlm]:
