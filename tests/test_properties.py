@@ -30,7 +30,7 @@ def test_conversion_matches_the_factor_and_molecular_weight(x):
     stresc, stresn, problem = convert_result(text, "GLUC", "mg/dL", TABLE)
     expected = float(text) * 10.0 / 180.16
     assert problem == ""
-    assert math.isclose(stresn, expected, abs_tol=5e-5)
+    assert math.isclose(stresn, expected, abs_tol=6e-5)  # 4-decimal rounding plus float noise
     assert float(stresc) == stresn
 
 
@@ -38,9 +38,9 @@ def test_conversion_matches_the_factor_and_molecular_weight(x):
 def test_affine_conversion_and_both_units_agree(x):
     text = format_number(x, 2)
     _, from_ifcc, _ = convert_result(text, "HBA1C", "mmol/mol", TABLE)
-    assert math.isclose(from_ifcc, float(text) * 0.09148 + 2.152, abs_tol=5e-5)
+    assert math.isclose(from_ifcc, float(text) * 0.09148 + 2.152, abs_tol=6e-5)  # 4-decimal rounding plus float noise
     _, same, _ = convert_result(format_number(from_ifcc, 4), "HBA1C", "%", TABLE)
-    assert math.isclose(same, from_ifcc, abs_tol=5e-5)
+    assert math.isclose(same, from_ifcc, abs_tol=6e-5)  # 4-decimal rounding plus float noise
 
 
 @given(values, st.sampled_from(["<", ">", "<=", ">="]))
@@ -48,7 +48,7 @@ def test_qualified_results_keep_the_qualifier_and_have_no_number(x, op):
     text = format_number(x, 3)
     stresc, stresn, problem = convert_result(f"{op}{text}", "GLUC", "mg/dL", TABLE)
     assert problem == "" and stresc.startswith(op) and np.isnan(stresn)
-    assert math.isclose(float(stresc[len(op):]), float(text) * 10.0 / 180.16, abs_tol=5e-5)
+    assert math.isclose(float(stresc[len(op):]), float(text) * 10.0 / 180.16, abs_tol=6e-5)  # 4-decimal rounding plus float noise
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=15))
