@@ -5,6 +5,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore the same examples on every run (no flaky CI) and never fail on timing alone.
+settings.register_profile("cdisc-dpn", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("cdisc-dpn")
 
 from cdisc_dpn.pipeline import RunConfig, run_pipeline
 from cdisc_dpn.synth import generate_study
