@@ -158,6 +158,20 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
 
 
 # --------------------------------------------------------------------------- the run
+def check_rule_severities(specs: Specs) -> None:
+    """study.yaml `validation: severity:` may only name rules that exist (a typo must not pass silently)."""
+    from cdisc_dpn.validation.catalogue import load_catalogue, with_severities
+
+    overrides = specs.study.validation.get("severity") or {}
+    try:
+        with_severities(load_catalogue(), overrides)
+    except KeyError as exc:
+        finding = Finding("SPEC-RULE-UNKNOWN", Severity.ERROR, f"validation: severity names unknown rule(s) {exc}",
+                          stage="spec", file="study.yaml", spec_line=specs.study.where.line,
+                          fix="use rule ids from validation/rules.yaml (DPN-...)")
+        raise InputError("study.yaml names unknown validation rules", [finding]) from None
+
+
 def check_output_folder(config: RunConfig) -> None:
     """The output folder is replaced whole, so it must not hold the inputs or anything else of value."""
     out = config.out_dir.resolve()
@@ -193,6 +207,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
     t = stage("Loading mapping specs")
     specs, spec_findings = load_specs(config.study_dir)
     findings.extend(spec_findings)
+    check_rule_severities(specs)
     timings["specs"] = time.perf_counter() - t
 
     t = stage("Reading raw CRF exports")
@@ -268,7 +283,8 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
 
     t = stage("Validating (expectation suites + conformance rules)")
     write_suites([d.spec for d in domains.values()], terminology, report_dir / "suites")
-    validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths)
+    validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths,
+                                  severities=specs.study.validation.get("severity") or {})
     validation.define_file = "sdtm/define.xml"          # relative: reports must not name the temporary folder
     findings.extend(validation.findings)
     run_id = _run_id(config, specs, raw)

@@ -124,6 +124,7 @@ class StudySpec:
     date_formats: tuple[str, ...] = ()
     transliteration: Mapping[str, str] = field(default_factory=dict)
     define: Mapping[str, Any] = field(default_factory=dict)      # define-level metadata (OIDs, dates)
+    validation: Mapping[str, Any] = field(default_factory=dict)  # per-study rule severities {severity: {id: level}}
     where: SpecLocation = NOWHERE
 
     def form(self, name: str) -> FormSpec | None:

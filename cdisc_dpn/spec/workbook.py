@@ -280,6 +280,7 @@ def study_document(specs: Specs, files: dict[str, str]) -> dict:
     _put(doc, "date_formats", list(s.date_formats))
     _put(doc, "transliteration", dict(s.transliteration))
     _put(doc, "define", dict(s.define))
+    _put(doc, "validation", dict(s.validation))
     doc["datasets"] = [ds.file for ds in specs.datasets]
     return doc
 
@@ -526,7 +527,7 @@ SHEETS: dict[str, tuple[Col, ...]] = {
     "DerivedRecords": DERIVED_COLS, "Forms": FORM_COLS, "Arms": ARM_COLS, "Elements": ELEMENT_COLS,
     "Visits": VISIT_COLS, "TrialSummary": TS_COLS, "Criteria": CRITERIA_COLS, "Units": UNIT_COLS,
 }
-STUDY_JSON_KEYS = ("subject", "date_formats", "transliteration", "define")
+STUDY_JSON_KEYS = ("subject", "date_formats", "transliteration", "define", "validation")
 STUDY_LIST_SHEETS = (("forms", "Forms", FORM_COLS), ("arms", "Arms", ARM_COLS), ("elements", "Elements", ELEMENT_COLS),
                      ("visits", "Visits", VISIT_COLS), ("trial_summary", "TrialSummary", TS_COLS),
                      ("criteria", "Criteria", CRITERIA_COLS), ("documents", "Documents", DOCUMENT_COLS))
@@ -859,7 +860,7 @@ def _study_back(reader: _Reader) -> dict:
             doc[key] = items
     ordered = {k: doc[k] for k in ("study", "standards", "files", "forms", "subject", "arms", "elements", "visits",
                                    "trial_summary", "criteria", "documents", "date_formats", "transliteration",
-                                   "define") if k in doc}
+                                   "define", "validation") if k in doc}
     return ordered
 
 

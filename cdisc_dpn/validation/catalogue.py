@@ -5,7 +5,7 @@ Severities, message templates and parameters are data; this module only reads an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -146,3 +146,20 @@ def _load(path: str) -> Catalogue:
     if problems:
         raise SpecError(f"{display}: {len(problems)} problem(s) in the validation rules", problems)
     return Catalogue(display, expectations, tuple(rules), int(data.get("max_rows_listed") or DEFAULT_MAX_ROWS))
+
+
+def with_severities(catalogue: Catalogue, overrides: Mapping[str, str]) -> Catalogue:
+    """The catalogue with a study's own severities for some rules (study.yaml `validation: severity:`).
+
+    Unknown rule ids raise KeyError with the ids, so a typo is never silently ignored.
+    """
+    if not overrides:
+        return catalogue
+    known = set(catalogue.expectations) | {r.id for r in catalogue.rules}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    expectations = {k: replace(e, severity=Severity(overrides[k])) if k in overrides else e
+                    for k, e in catalogue.expectations.items()}
+    rules = tuple(replace(r, severity=Severity(overrides[r.id])) if r.id in overrides else r for r in catalogue.rules)
+    return replace(catalogue, expectations=expectations, rules=rules)

@@ -20,7 +20,7 @@ from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW
 from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.terminology.ct import Terminology
-from cdisc_dpn.validation.catalogue import Catalogue, load_catalogue, render
+from cdisc_dpn.validation.catalogue import with_severities, Catalogue, load_catalogue, render
 from cdisc_dpn.validation.checks import CHECKS, CheckContext, Violation
 from cdisc_dpn.validation.gx_runner import GxRunner, Outcome
 from cdisc_dpn.validation.suites import build_suite
@@ -278,14 +278,15 @@ def _prepare(domains: Mapping[str, DomainFrame]) -> dict[str, _Dataset]:
 def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminology, *, specs: Specs | None = None,
                      define_path: Path | None = None, lengths: Mapping[str, Mapping[str, int]] | None = None,
                      rules_path: Path | None = None,
-                     column_orders: Mapping[str, list[str]] | None = None) -> ValidationResult:
+                     column_orders: Mapping[str, list[str]] | None = None,
+                     severities: Mapping[str, str] | None = None) -> ValidationResult:
     """Run the spec-generated GX suites and the conformance rules on in-memory SDTM datasets.
 
     `lengths`: dataset -> variable -> declared XPT length (used when the spec has none, and for
     the define.xml length check). `column_orders` overrides the expected column list per dataset.
     """
     started = time.perf_counter()
-    catalogue = load_catalogue(rules_path)
+    catalogue = with_severities(load_catalogue(rules_path), severities or {})
     collector = _Collector(catalogue)
     datasets = _prepare(domains)
     lengths = lengths or {}
