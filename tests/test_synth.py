@@ -58,7 +58,7 @@ def test_same_seed_gives_identical_bytes_for_every_file(study, tmp_path):
 
 def test_different_seed_gives_different_files(study, tmp_path):
     out, summary = study
-    other = generate_study(tmp_path, seed=7)
+    generate_study(tmp_path, seed=7)
     for name in ("dm.csv", "lab.xlsx", "rand.xpt", "ae.csv"):
         assert (tmp_path / name).read_bytes() != (out / name).read_bytes(), name
 
