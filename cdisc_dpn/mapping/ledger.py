@@ -34,11 +34,6 @@ class Ledger:
                         UNACCOUNTED: int(counts.get(UNACCOUNTED, 0))})
         return out
 
-    def exclusions(self) -> list[dict]:
-        ex = self.rows[self.rows["status"] != MAPPED]
-        return [{"form": r.form, "file": r.file, "row": int(r.row), "status": r.status, "reason": r.reason}
-                for r in ex.itertuples(index=False)]
-
 
 def build_ledger(specs: Specs, raw: dict[str, RawTable], result: MappingResult) -> tuple[Ledger, list[Finding]]:
     by_file = {t.path.name: name for name, t in raw.items()}

@@ -1,7 +1,6 @@
 """Checks across raw forms before mapping: subjects missing from enrolment, duplicate records."""
 from __future__ import annotations
 
-import pandas as pd
 
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.raw.table import PROVENANCE, SOURCE_ROW, RawTable
@@ -52,9 +51,6 @@ def check_duplicate_records(raw: dict[str, RawTable]) -> list[Finding]:
                 fix="remove the duplicate from the EDC export or confirm it is a real repeated record"))
     return findings
 
-
-def subject_counts(frame: pd.DataFrame, column: str) -> int:
-    return int(frame[column].astype(str).str.strip().replace("", pd.NA).dropna().nunique())
 
 
 def _strings(node) -> set[str]:

@@ -126,7 +126,7 @@ def read_csv(path: Path, form: FormSpec) -> RawTable:
 def _decodes(data: bytes, encoding: str) -> bool:
     try:
         data.decode(encoding)
-        return encoding != "latin-1" or True
+        return True
     except UnicodeDecodeError:
         return False
 
