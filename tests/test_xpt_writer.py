@@ -83,7 +83,13 @@ def test_round_trip_pyreadstat_and_pandas(tmp_path):
     assert [v.label for v in meta.variables] == [v.label for v in META.variables]
     assert [v.type for v in meta.variables] == ["Char", "Char", "Num", "Char", "Num", "Char"]
     assert {v.name: v.length for v in meta.variables} == dict(result.lengths)
-    assert meta.variable("VAL").display_format == "BEST12"
+    # The format is compared by meaning (name, width, decimals), never by a reader's punctuation:
+    # our own NAMESTR bytes first, then what a third-party reader makes of them.
+    raw = (tmp_path / "tt.xpt").read_bytes()
+    namestr = raw[raw.index(b"VAL     A Number") - 8:][:140]
+    assert (namestr[56:64], int.from_bytes(namestr[64:66], "big"), int.from_bytes(namestr[66:68], "big")) \
+        == (b"BEST    ", 12, 0)
+    assert meta.variable("VAL").display_format == "BEST12."
 
     expected = _expected_numbers(NUMBERS)
     np.testing.assert_array_equal(back["VAL"].to_numpy(), expected)        # exact, NaN == NaN
@@ -249,3 +255,12 @@ def test_property_round_trip(tmp_path, numbers, texts):
     back, _ = pyreadstat.read_xport(str(path))
     np.testing.assert_array_equal(back["N"].to_numpy(), _expected_numbers(frame["N"]))
     assert back["T"].tolist() == texts
+
+
+@pytest.mark.parametrize("given, canonical", [
+    ("BEST12", "BEST12."), ("BEST12.", "BEST12."), ("date9", "DATE9."), ("8.2", "8.2"), ("8.", "8."),
+    ("E8601DA", "E8601DA."), ("$CHAR20.", "$CHAR20."), ("YYMMDD10", "YYMMDD10."), ("", None), (None, None),
+])
+def test_display_format_spelling_does_not_depend_on_the_reader(given, canonical):
+    from cdisc_dpn.xpt.metadata import canonical_display_format
+    assert canonical_display_format(given) == canonical

@@ -20,6 +20,22 @@ MAX_CHAR_LENGTH = 200       # FDA TCG: character values at most 200 bytes
 NUM_LENGTH = 8              # numeric variables are always written as 8-byte IBM doubles
 
 
+#: A SAS display format: name (letters, digits, underscore, not ending in a digit), width, decimals.
+DISPLAY_FORMAT = re.compile(r"(\$?[A-Z_](?:[A-Z0-9_]*[A-Z_])?)?(\d+)?\.?(\d+)?")
+
+
+def canonical_display_format(text: str | None) -> str | None:
+    """A display format in the one spelling the project writes and compares ("BEST12.", "8.2"),
+    whatever punctuation a reader library gives back ("BEST12" and "BEST12." are the same format)."""
+    if not text or not text.strip():
+        return None
+    match = DISPLAY_FORMAT.fullmatch(text.strip().upper())
+    if not match:
+        return text.strip()
+    name, width, decimals = match.groups()
+    return f"{name or ''}{int(width) if width else ''}.{int(decimals) if decimals and int(decimals) else ''}"
+
+
 def is_valid_name(name: object) -> bool:
     """True when `name` is a legal XPT v5 dataset or variable name (FDA TCG)."""
     return (

@@ -16,7 +16,7 @@ import pandas as pd
 import pyreadstat
 
 from cdisc_dpn.errors import Finding, InputError, Severity
-from cdisc_dpn.xpt.metadata import CHAR, NUM, XptDataset, XptVariable
+from cdisc_dpn.xpt.metadata import CHAR, NUM, XptDataset, XptVariable, canonical_display_format
 
 
 def read_xpt(path: str | os.PathLike) -> tuple[pd.DataFrame, XptDataset]:
@@ -38,7 +38,7 @@ def read_xpt(path: str | os.PathLike) -> tuple[pd.DataFrame, XptDataset]:
     variables = []
     for name in info.column_names:
         is_char = types.get(name) == "string"
-        display_format = formats.get(name) or None
+        display_format = canonical_display_format(formats.get(name))
         variables.append(XptVariable(
             name=name,
             label=labels.get(name) or "",
