@@ -64,7 +64,14 @@ def test_define_xml_is_schema_valid_and_describes_every_dataset(pipeline_run):
 def test_reports_ledger_and_manifest(pipeline_run, synth_raw):
     result, out = pipeline_run
     report = json.loads((out / "report" / "report.json").read_text())
-    assert report["findings"] is not None
+    # The report describes this run: every dataset with its record count, no errors (exit 0), and
+    # every listed finding complete enough to act on.
+    assert report["summary"]["passed"] is True and result.exit_code == 0
+    assert {d["dataset"]: d["records"] for d in report["datasets"]} == result.datasets
+    assert report["summary"]["records_checked"] == sum(result.datasets.values())
+    assert report["summary"]["failures_by_severity"].get("error", 0) == 0
+    for finding in report["findings"]:
+        assert finding["code"] and finding["message"] and finding["severity"] in {"error", "warning", "notice"}
     for suffix in ("html", "xlsx"):
         assert (out / "report" / f"report.{suffix}").stat().st_size > 1000
     manifest = json.loads((out / "manifest.json").read_text())
