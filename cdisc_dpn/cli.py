@@ -1,11 +1,15 @@
 """cdisc-dpn command line: turns options into configurations, calls the stages, maps outcomes to exit codes.
 
-Exit codes: 0 all well, 1 the data has errors (validation or mapping findings), 2 unusable input or usage.
+Exit codes: 0 all well, 1 the data has errors (validation or mapping findings), 2 unusable input or usage;
+130 / 143 when `run` is stopped by SIGINT / SIGTERM (nothing written, the previous output kept).
+Options are parsed by click types, so a bad value is refused with exit 2 before any work starts.
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -15,6 +19,61 @@ from cdisc_dpn.errors import CdiscDpnError, Finding, Severity, SpecError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 MAX_SHOWN = 25
+
+
+# --------------------------------------------------------------------------- option types
+class IsoDate(click.ParamType):
+    """A complete ISO 8601 calendar date (YYYY-MM-DD): 31/12/2026 or 2026-02-30 is refused, not ignored."""
+
+    name = "YYYY-MM-DD"
+    _FORM = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value.isoformat()
+        text = str(value).strip()
+        if not self._FORM.fullmatch(text):
+            self.fail(f"{value!r} is not an ISO 8601 date; write it as YYYY-MM-DD, e.g. 2026-12-31", param, ctx)
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a calendar date (YYYY-MM-DD)", param, ctx)
+        return text
+
+
+class IsoDateTime(click.ParamType):
+    """An ISO 8601 date-time as define.xml and Dataset-JSON store it (YYYY-MM-DDThh:mm:ss, optional
+    fraction and offset); a bare date means its midnight."""
+
+    name = "YYYY-MM-DDThh:mm:ss"
+    _FORM = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?")
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if not self._FORM.fullmatch(text):
+            self.fail(f"{value!r} is not an ISO 8601 date-time; write it as YYYY-MM-DDThh:mm:ss, "
+                      f"e.g. 2026-12-31T09:00:00", param, ctx)
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a valid date-time (YYYY-MM-DDThh:mm:ss)", param, ctx)
+        return text if "T" in text else f"{text}T00:00:00"
+
+
+class OutputFolder(click.Path):
+    """A folder this process can create or write (tried for real before any work starts)."""
+
+    def __init__(self):
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        from cdisc_dpn.output_folder import writable_problem
+
+        path = super().convert(value, param, ctx)
+        problem = writable_problem(path)
+        if problem:
+            self.fail(f"{problem}; choose a folder you can write to", param, ctx)
+        return path
 
 
 def _echo_findings(findings: list[Finding], limit: int = MAX_SHOWN) -> None:
@@ -62,8 +121,7 @@ def main() -> None:
 
 # --------------------------------------------------------------------------- synth
 @main.command()
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the raw CRF exports.")
+@click.option("--out", "out_dir", required=True, type=OutputFolder(), help="Folder for the raw CRF exports.")
 @click.option("--subjects", default=140, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Randomized subjects (screen failures come on top).")
 @click.option("--seed", default=20231, show_default=True, type=int, help="Same seed, same bytes.")
@@ -84,10 +142,12 @@ def synth(out_dir: Path, subjects: int, seed: int) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder with study.yaml and the dataset specs.")
 @click.option("--raw", "raw_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder with the raw CRF exports.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (replaced only when the run completes).")
-@click.option("--created", default=None, help="ISO datetime stamped into define.xml and Dataset-JSON.")
-@click.option("--data-cutoff", default=None, help="ISO date; later dates are reported.")
+@click.option("--out", "out_dir", required=True, type=OutputFolder(),
+              help="Output folder, replaced only when the run completes; a run with errors does not replace a "
+                   "clean output but goes to OUT-with-errors beside it.")
+@click.option("--created", default=None, type=IsoDateTime(),
+              help="ISO 8601 date-time stamped into define.xml and Dataset-JSON (YYYY-MM-DDThh:mm:ss).")
+@click.option("--data-cutoff", default=None, type=IsoDate(), help="ISO 8601 date (YYYY-MM-DD); later dates are reported.")
 @click.option("--continue-on-write-errors", is_flag=True, help="Write XPT files despite constraint violations.")
 @click.option("--ndjson", is_flag=True, help="Dataset-JSON as NDJSON instead of JSON.")
 @click.option("--no-dataset-json", is_flag=True, help="Skip Dataset-JSON output.")
@@ -102,14 +162,23 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
     config = RunConfig(study_dir, raw_dir, out_dir, created=created, data_cutoff=data_cutoff,
                        continue_on_write_errors=continue_on_write_errors, dataset_json=not no_dataset_json,
                        ndjson=ndjson, split_bytes=split_size or DEFAULT_SPLIT_BYTES)
+    from cdisc_dpn.output_folder import RunInterrupted
+
     stages = _Stages(quiet)
     try:
         result = run_pipeline(config, progress=stages)
     except CdiscDpnError as exc:
         stages.done()
         _fail(exc)
+    except RunInterrupted as exc:
+        stages.done()
+        click.secho(f"stopped by {exc}: nothing was written; the previous output in {out_dir} is as it was",
+                    fg="red", err=True)
+        sys.exit(exc.exit_code)
     stages.done()
     counts = result.counts
+    for leftover in result.cleaned:
+        click.echo(f"note: removed {leftover}, left by an interrupted run", err=True)
     click.echo("")
     click.echo(f"Datasets written to {result.out_dir / 'sdtm'}:")
     for name, rows in result.datasets.items():
@@ -124,7 +193,18 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
     click.echo(f"Report:   {result.outputs.get('report_html')}")
     click.echo(f"Define:   {result.outputs.get('define')} (+ define.html)")
     click.echo(f"Manifest: {result.outputs.get('manifest')}")
+    click.echo(_output_line(result))
     sys.exit(result.exit_code)
+
+
+def _output_line(result) -> str:
+    """The run's summary line: where the output went and what happened to the previous one."""
+    errors = result.counts["error"]
+    verdict = f"{errors} error(s), exit 1" if errors else "no errors"
+    if result.kept_clean is not None:
+        return (f"Output:   {result.out_dir} ({verdict}); the clean output of the previous run in "
+                f"{result.kept_clean} was kept")
+    return f"Output:   {result.out_dir} ({verdict}; {'replaced the previous output' if result.replaced else 'new'})"
 
 
 # --------------------------------------------------------------------------- validate
@@ -134,7 +214,7 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
               help="define.xml to check the datasets against.")
 @click.option("--study", "study_dir", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Mapping specs (otherwise SDTMIG 3.4 metadata is used).")
-@click.option("--report", "report_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--report", "report_dir", default=None, type=OutputFolder(),
               help="Folder for report.json/html/xlsx (default: FOLDER/../report-validate).")
 def validate(folder: Path, define_path: Path | None, study_dir: Path | None, report_dir: Path | None) -> None:
     """Validate a folder of SDTM XPT files (from any tool)."""
@@ -171,7 +251,8 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
               help="Folder with the written XPT files.")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="define.xml to write (define.html is written beside it).")
-@click.option("--created", default=None, help="ISO datetime for CreationDateTime (default from study.yaml).")
+@click.option("--created", default=None, type=IsoDateTime(),
+              help="ISO 8601 date-time for CreationDateTime (default from study.yaml).")
 def define(study_dir: Path, data_dir: Path, out_file: Path, created: str | None) -> None:
     """Build define.xml (+ define.html) from the specs and the written datasets."""
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
@@ -254,7 +335,7 @@ def spec_export(study_dir: Path, xlsx: Path) -> None:
 
 @spec.command("import")
 @click.argument("xlsx", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=OutputFolder())
 def spec_import(xlsx: Path, out_dir: Path) -> None:
     """Turn a specification workbook back into YAML specs."""
     from cdisc_dpn.spec.workbook import import_workbook
