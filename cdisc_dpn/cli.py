@@ -368,31 +368,45 @@ def suites(study_dir: Path, out_dir: Path) -> None:
 
 # --------------------------------------------------------------------------- compare
 @main.command()
-@click.option("--produced", "produced_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder with the produced SDTM XPT files (e.g. build/<study>/sdtm).")
-@click.option("--reference", "reference_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder with the reference SDTM as CSV files (dm.csv, ae.csv, ...).")
+@click.option("--produced", "produced_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with the produced SDTM datasets (e.g. build/<study>/sdtm).")
+@click.option("--reference", "reference_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with the reference SDTM: XPT, Dataset-JSON (.json/.ndjson) or CSV files (dm.xpt, ...).")
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file for the full comparison (a markdown table is written beside it as .md).")
-@click.option("--datasets", default="DM,SUPPDM,AE,SUPPAE,EX", show_default=True,
-              help="Comma-separated datasets to compare.")
+@click.option("--datasets", default="all", show_default=True,
+              help="Comma-separated datasets to compare, or 'all' (every dataset either folder has).")
+@click.option("--strict", is_flag=True,
+              help="Compare cells as text: '66' and '66.0' differ (by default numbers are compared as numbers).")
 @click.option("--max-differences", default=20, show_default=True, type=click.IntRange(0),
               help="Differences listed per variable.")
-def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, datasets: str,
+def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, datasets: str, strict: bool,
             max_differences: int) -> None:
-    """Line up produced datasets with reference datasets by key; agreement per dataset and variable."""
-    from cdisc_dpn.compare import compare_folders
+    """Line up produced datasets with reference datasets by key; agreement per dataset and variable.
 
-    for folder in (produced_dir, reference_dir):
-        if not folder.is_dir():
-            click.secho(f"error: folder {folder} does not exist", fg="red", err=True)
-            sys.exit(EXIT_INPUT)
+    Exit 0 when records were paired and compared, 2 when nothing pairs (no dataset in both folders,
+    or not one record paired)."""
+    from cdisc_dpn.compare import compare_folders, dataset_files
+
+    names = None if datasets.strip().lower() == "all" else \
+        [d.strip().upper() for d in datasets.split(",") if d.strip()]
     try:
-        result = compare_folders(produced_dir, reference_dir,
-                                 [d.strip().upper() for d in datasets.split(",") if d.strip()],
-                                 max_differences=max_differences)
+        result = compare_folders(produced_dir, reference_dir, names, max_differences=max_differences, strict=strict)
     except CdiscDpnError as exc:
         _fail(exc)
+    if not result.datasets or not result.paired:
+        found = {label: ", ".join(p.name for p in dataset_files(folder).values()) or "no .xpt/.json/.ndjson/.csv file"
+                 for label, folder in (("produced", produced_dir), ("reference", reference_dir))}
+        why = ("no dataset is in both folders" if not result.datasets else
+               f"not one record of {', '.join(result.datasets)} could be paired by key "
+               f"({'; '.join(f'{n}: ' + ' + '.join(d.keys[0]) for n, d in result.datasets.items())})")
+        click.secho(f"error: nothing was compared: {why}. Produced {produced_dir}: {found['produced']}. "
+                    f"Reference {reference_dir}: {found['reference']}.", fg="red", err=True)
+        click.echo("  -> point --produced and --reference at folders holding the same datasets "
+                   "(dm.xpt, dm.json or dm.csv), or name them with --datasets", err=True)
+        sys.exit(EXIT_INPUT)
     table = result.markdown()
     click.echo(table, nl=False)
     if out_file is not None:
@@ -403,6 +417,7 @@ def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, data
     for name, why in result.missing.items():
         click.secho(f"note: {name} not compared ({why})", fg="yellow", err=True)
     sys.exit(EXIT_OK)
+
 
 if __name__ == "__main__":
     main()
