@@ -337,14 +337,20 @@ def spec_export(study_dir: Path, xlsx: Path) -> None:
 @click.argument("xlsx", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=OutputFolder())
 def spec_import(xlsx: Path, out_dir: Path) -> None:
-    """Turn a specification workbook back into YAML specs."""
+    """Turn a specification workbook back into YAML specs, checked as `spec check` would first.
+
+    Problems are reported by sheet and row; with errors nothing is written (exit 2)."""
     from cdisc_dpn.spec.workbook import import_workbook
 
+    warnings: list[Finding] = []
     try:
-        import_workbook(xlsx, out_dir)
+        written = import_workbook(xlsx, out_dir, findings=warnings)
     except CdiscDpnError as exc:
-        _fail(exc)
-    click.echo(f"Wrote specs to {out_dir}")
+        click.secho(f"error: {exc}", fg="red", err=True)
+        _echo_findings(exc.findings, limit=500)
+        sys.exit(exc.exit_code)
+    _echo_findings(warnings, limit=500)
+    click.echo(f"Wrote {len(written)} spec files to {out_dir}; {len(warnings)} warning(s)")
 
 
 @main.command()
