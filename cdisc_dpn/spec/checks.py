@@ -39,9 +39,12 @@ Codes (all stage "spec"):
   SPEC-ARM-ELEMENT           an arm lists an element code not declared under `elements:`
   SPEC-VISIT-ARM             a visit lists an arm code not declared under `arms:`
   SPEC-VISIT-DUPLICATE       two visits with the same VISITNUM
+  SPEC-DEFINE-DATE           study.yaml define: created is not an ISO 8601 date-time, or data_cutoff
+                             not an ISO 8601 date (a cut-off in another form would switch the check off)
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Callable, Iterable, Iterator, Mapping
 
@@ -506,6 +509,38 @@ def check_trial_design(specs: Specs) -> list[Finding]:
     return findings
 
 
+# --------------------------------------------------------------------------- study dates
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+
+
+def _iso_problem(text: str, pattern: re.Pattern) -> bool:
+    from datetime import datetime
+    if not pattern.fullmatch(text):
+        return True
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return True
+    return False
+
+
+def check_define_dates(specs: Specs) -> list[Finding]:
+    """define: created (stamped into define.xml) and data_cutoff (dates after it are reported) are ISO 8601."""
+    define = specs.study.define
+    findings = []
+    for key, pattern, form, example in (("created", _DATETIME, "YYYY-MM-DDThh:mm:ss", "2026-12-31T00:00:00"),
+                                        ("data_cutoff", _DATE, "YYYY-MM-DD", "2026-12-31")):
+        value = define.get(key)
+        if value is None or not _iso_problem(str(value), pattern):
+            continue
+        line = define.line_of(key) if hasattr(define, "line_of") else specs.study.where.line
+        findings.append(_finding("SPEC-DEFINE-DATE", f"define: {key} {value!r} is not an ISO 8601 {form}",
+                                 SpecLocation(specs.study.where.file or "study.yaml", line),
+                                 f"write it as {form}, e.g. {example}", value=str(value)))
+    return findings
+
+
 # --------------------------------------------------------------------------- assembly
 DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
     check_domain_known, check_duplicate_variables, check_variables_in_sdtmig, check_required_variables,
@@ -513,7 +548,7 @@ DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
 )
 SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
     check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
-    check_trial_design, check_collected_value_maps,
+    check_trial_design, check_collected_value_maps, check_define_dates,
 )
 
 

@@ -137,7 +137,7 @@ def _build_study(doc: LineDict, c: _Collector) -> StudySpec:
         trial_summary=tuple(ts), criteria=tuple(criteria), documents=tuple(documents),
         subject=dict(doc.get("subject") or {}), date_formats=_tuple(doc.get("date_formats")),
         transliteration={str(k): str(v) for k, v in (doc.get("transliteration") or {}).items()},
-        define=dict(doc.get("define") or {}),
+        define=doc.get("define") or {},          # a LineDict: spec check points at its keys' lines
         validation={k: dict(v) if isinstance(v, dict) else v for k, v in (doc.get("validation") or {}).items()},
         where=c.loc(doc))
 
