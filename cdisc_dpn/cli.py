@@ -60,6 +60,12 @@ class IsoDateTime(click.ParamType):
         return text if "T" in text else f"{text}T00:00:00"
 
 
+def _unwritable(folder: Path) -> str | None:
+    from cdisc_dpn.output_folder import writable_problem
+
+    return writable_problem(folder)
+
+
 class OutputFolder(click.Path):
     """A folder this process can create or write (tried for real before any work starts)."""
 
@@ -67,10 +73,8 @@ class OutputFolder(click.Path):
         super().__init__(file_okay=False, path_type=Path)
 
     def convert(self, value, param, ctx):
-        from cdisc_dpn.output_folder import writable_problem
-
         path = super().convert(value, param, ctx)
-        problem = writable_problem(path)
+        problem = _unwritable(path)
         if problem:
             self.fail(f"{problem}; choose a folder you can write to", param, ctx)
         return path
@@ -229,10 +233,15 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
         if not any(folder.glob("*.xpt")):
             click.secho(f"error: no .xpt files in {folder}", fg="red", err=True)
             sys.exit(EXIT_INPUT)
+        report_dir = report_dir or folder.parent / "report-validate"
+        unwritable = _unwritable(report_dir)
+        if unwritable:
+            click.secho(f"error: the report folder cannot be written: {unwritable} (choose one with --report)",
+                        fg="red", err=True)
+            sys.exit(EXIT_INPUT)
         result = validate_folder(folder, define_path=define_path, specs=specs)
     except CdiscDpnError as exc:
         _fail(exc)
-    report_dir = report_dir or folder.parent / "report-validate"
     paths = write_reports(result, report_dir, run_id="validate")
     counts = result.failures_by_severity()
     click.echo(f"Validated {len(result.datasets)} datasets, {sum(result.datasets.values())} records, "

@@ -23,7 +23,7 @@ from cdisc_dpn.mapping.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.mapping.ledger import UNACCOUNTED, build_ledger
-from cdisc_dpn.output_folder import FolderBusy, OutputClaim, claim_output, writable_problem
+from cdisc_dpn.output_folder import FolderBusy, OutputClaim, claim_output, errors_folder, writable_problem
 from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled, check_unused_columns
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import RawTable
@@ -186,6 +186,11 @@ def check_output_folder(config: RunConfig) -> None:
             problems.append(f"the {label} folder {path} is inside the output folder {config.out_dir}")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file())):
         problems.append(f"{config.out_dir} exists and is not a cdisc-dpn output folder (no manifest.json)")
+    beside = errors_folder(out)                  # where a run with errors goes when `out` is clean
+    if beside.exists() and (not beside.is_dir() or (any(beside.iterdir()) and
+                                                    not (beside / "manifest.json").is_file())):
+        problems.append(f"{beside} exists and is not a cdisc-dpn output folder (no manifest.json); a run with "
+                        f"errors would be written there")
     unwritable = writable_problem(config.out_dir)
     if unwritable:
         problems.append(unwritable)

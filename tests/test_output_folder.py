@@ -253,3 +253,25 @@ def test_run_with_errors_keeps_the_clean_output_and_says_where_it_went(pipeline_
     assert "MAP-DATE-FUTURE" in codes                         # the cut-off given as YYYY-MM-DD is applied
     define = etree.parse(str(beside / "sdtm" / "define.xml"))
     assert define.getroot().get("CreationDateTime") == "2026-01-02T00:00:00"   # a bare date is its midnight
+
+
+def test_a_foreign_folder_where_a_run_with_errors_would_go_is_refused(synth_raw, tmp_path):
+    out = tmp_path / "out"
+    previous_output(out)
+    foreign = tmp_path / f"out{ERRORS_SUFFIX}"
+    foreign.mkdir()
+    (foreign / "notes.docx").write_text("mine")
+    result = run_cli(synth_raw, out)
+    assert result.exit_code == 2 and "RUN-OUTPUT-FOLDER" in result.output
+    assert "a run with errors would be written there" in result.output
+    assert (foreign / "notes.docx").read_text() == "mine"
+
+
+def test_validate_refuses_an_unwritable_report_folder_before_validating(pipeline_run, tmp_path):
+    _, out = pipeline_run
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    with read_only(reports):
+        result = CliRunner().invoke(main, ["validate", str(out / "sdtm"), "--report", str(reports / "r")])
+    assert result.exit_code == 2 and "Invalid value for '--report'" in result.output
+    assert "Traceback" not in result.output
