@@ -198,6 +198,9 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
     click.echo(f"Define:   {result.outputs.get('define')} (+ define.html)")
     click.echo(f"Manifest: {result.outputs.get('manifest')}")
     click.echo(_output_line(result))
+    if result.late_signal:
+        click.echo(f"note: {result.late_signal} arrived while the finished output was moved into place; "
+                   f"the run completed", err=True)
     sys.exit(result.exit_code)
 
 

@@ -4,8 +4,8 @@ A run claims the folder with a lock file beside it (`.<name>.lock`, holding pid,
 an OS lock on it is released even when the holder is killed), removes what an interrupted run left
 (temporary folders, a backup caught mid-swap), writes everything into a temporary folder beside the
 output and swaps it in only when complete. SIGTERM and SIGINT while claimed raise `RunInterrupted`,
-so the temporary folder is removed and the previous output stays as it was; the swap itself runs
-with both signals blocked.
+so the temporary folder is removed and the previous output stays as it was; the swap and the
+clean-up hold a signal until they are done (a signal during the swap lets the finished run complete).
 
 Where a finished run goes (`publish`):
 - a run without errors replaces `<out>` and removes an older `<out>-with-errors` folder;
@@ -90,22 +90,28 @@ def is_clean_output(folder: Path) -> bool:
     return isinstance(manifest, dict) and (manifest.get("findings") or {}).get("error") == 0
 
 
-@contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block ends (a swap or a clean-up must not stop half-way)."""
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    except (AttributeError, ValueError, OSError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+class _SignalGate:
+    """Turns SIGTERM/SIGINT into RunInterrupted, except inside `held()` (a swap or a clean-up must not
+    stop half-way): there the signal is remembered and the block completes. Works in Python, so it
+    holds whichever thread the operating system hands the signal to."""
 
+    def __init__(self):
+        self.depth = 0
+        self.pending: int | None = None
 
-def _raise_interrupted(signum, _frame) -> None:
-    raise RunInterrupted(signum)
+    def handle(self, signum, _frame) -> None:
+        if self.depth:
+            self.pending = self.pending or signum
+            return
+        raise RunInterrupted(signum)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
 
 def _remove(path: Path) -> None:
@@ -125,6 +131,12 @@ class OutputClaim:
     removed: list[str] = field(default_factory=list)     # leftovers of interrupted runs, removed at claim
     restored: str | None = None                          # a backup caught mid-swap, put back
     _temps: list[Path] = field(default_factory=list)
+    _gate: _SignalGate = field(default_factory=_SignalGate)
+
+    @property
+    def late_signal(self) -> str | None:
+        """A signal that arrived while the finished output was being swapped in (the swap completed)."""
+        return signal.Signals(self._gate.pending).name if self._gate.pending else None
 
     @property
     def parent(self) -> Path:
@@ -156,7 +168,7 @@ class OutputClaim:
         return tmp
 
     def discard(self, tmp: Path) -> None:
-        with _signals_blocked():
+        with self._gate.held():
             _remove(tmp)
             if tmp in self._temps:
                 self._temps.remove(tmp)
@@ -170,7 +182,7 @@ class OutputClaim:
     def publish(self, tmp: Path, has_errors: bool) -> Path:
         """Swap the finished folder in; the replaced one is removed only after the new one is in place."""
         target = self.destination(has_errors)
-        with _signals_blocked():
+        with self._gate.held():
             backup = None
             if target.exists():
                 backup = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -229,7 +241,7 @@ def claim_output(out_dir: Path | str) -> Iterator[OutputClaim]:
         os.write(fd, (json.dumps(holder) + "\n").encode())
         try:
             for signum in _SIGNALS:
-                handlers[signum] = signal.signal(signum, _raise_interrupted)
+                handlers[signum] = signal.signal(signum, claim._gate.handle)
         except ValueError:                # not the main thread: signals stay as they are
             pass
         claim.clean_leftovers()
@@ -239,7 +251,7 @@ def claim_output(out_dir: Path | str) -> Iterator[OutputClaim]:
             for tmp in list(claim._temps):
                 claim.discard(tmp)
     finally:
-        with _signals_blocked():
+        with claim._gate.held():
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
             try:

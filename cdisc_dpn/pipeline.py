@@ -67,6 +67,7 @@ class RunResult:
     kept_clean: Path | None = None        # a clean previous output left in place (this run has errors)
     replaced: bool = False                # an earlier output was replaced by this run
     cleaned: list[str] = field(default_factory=list)   # leftovers of interrupted runs removed first
+    late_signal: str | None = None        # SIGTERM/SIGINT that arrived during the final swap (run completed)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -271,6 +272,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
         claim.discard(tmp)
         raise
     result.cleaned = list(claim.removed)
+    result.late_signal = claim.late_signal
     result.out_dir = out_dir
     result.outputs = {k: str(out_dir / Path(v).relative_to(tmp)) if str(v).startswith(str(tmp)) else v
                       for k, v in result.outputs.items()}

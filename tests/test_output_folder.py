@@ -275,3 +275,27 @@ def test_validate_refuses_an_unwritable_report_folder_before_validating(pipeline
         result = CliRunner().invoke(main, ["validate", str(out / "sdtm"), "--report", str(reports / "r")])
     assert result.exit_code == 2 and "Invalid value for '--report'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_signal_during_the_swap_lets_the_swap_complete(tmp_path):
+    out = tmp_path / "out"
+    previous_output(out)
+    with claim_output(out) as claim:
+        tmp = claim.new_temp()
+        (tmp / "manifest.json").write_text(json.dumps({"findings": {"error": 0}}))
+        real_replace = os.replace
+
+        def replace_then_signal(src, dst):
+            real_replace(src, dst)
+            if Path(dst).name.startswith(".out.old-"):     # the old output moved aside, the new not yet in
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        os.replace = replace_then_signal
+        try:
+            assert claim.publish(tmp, has_errors=False) == out
+        finally:
+            os.replace = real_replace
+        assert claim.late_signal == "SIGTERM"
+    assert json.loads((out / "manifest.json").read_text()) == {"findings": {"error": 0}}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL       # the run's handler is gone again
