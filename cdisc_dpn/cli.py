@@ -1,11 +1,15 @@
 """cdisc-dpn command line: turns options into configurations, calls the stages, maps outcomes to exit codes.
 
-Exit codes: 0 all well, 1 the data has errors (validation or mapping findings), 2 unusable input or usage.
+Exit codes: 0 all well, 1 the data has errors (validation or mapping findings), 2 unusable input or usage;
+130 / 143 when `run` is stopped by SIGINT / SIGTERM (nothing written, the previous output kept).
+Options are parsed by click types, so a bad value is refused with exit 2 before any work starts.
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -15,6 +19,65 @@ from cdisc_dpn.errors import CdiscDpnError, Finding, Severity, SpecError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 MAX_SHOWN = 25
+
+
+# --------------------------------------------------------------------------- option types
+class IsoDate(click.ParamType):
+    """A complete ISO 8601 calendar date (YYYY-MM-DD): 31/12/2026 or 2026-02-30 is refused, not ignored."""
+
+    name = "YYYY-MM-DD"
+    _FORM = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value.isoformat()
+        text = str(value).strip()
+        if not self._FORM.fullmatch(text):
+            self.fail(f"{value!r} is not an ISO 8601 date; write it as YYYY-MM-DD, e.g. 2026-12-31", param, ctx)
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a calendar date (YYYY-MM-DD)", param, ctx)
+        return text
+
+
+class IsoDateTime(click.ParamType):
+    """An ISO 8601 date-time as define.xml and Dataset-JSON store it (YYYY-MM-DDThh:mm:ss, optional
+    fraction and offset); a bare date means its midnight."""
+
+    name = "YYYY-MM-DDThh:mm:ss"
+    _FORM = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?")
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if not self._FORM.fullmatch(text):
+            self.fail(f"{value!r} is not an ISO 8601 date-time; write it as YYYY-MM-DDThh:mm:ss, "
+                      f"e.g. 2026-12-31T09:00:00", param, ctx)
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a valid date-time (YYYY-MM-DDThh:mm:ss)", param, ctx)
+        return text if "T" in text else f"{text}T00:00:00"
+
+
+def _unwritable(folder: Path) -> str | None:
+    from cdisc_dpn.output_folder import writable_problem
+
+    return writable_problem(folder)
+
+
+class OutputFolder(click.Path):
+    """A folder this process can create or write (tried for real before any work starts)."""
+
+    def __init__(self):
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        problem = _unwritable(path)
+        if problem:
+            self.fail(f"{problem}; choose a folder you can write to", param, ctx)
+        return path
 
 
 def _echo_findings(findings: list[Finding], limit: int = MAX_SHOWN) -> None:
@@ -62,8 +125,7 @@ def main() -> None:
 
 # --------------------------------------------------------------------------- synth
 @main.command()
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the raw CRF exports.")
+@click.option("--out", "out_dir", required=True, type=OutputFolder(), help="Folder for the raw CRF exports.")
 @click.option("--subjects", default=140, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Randomized subjects (screen failures come on top).")
 @click.option("--seed", default=20231, show_default=True, type=int, help="Same seed, same bytes.")
@@ -84,10 +146,12 @@ def synth(out_dir: Path, subjects: int, seed: int) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder with study.yaml and the dataset specs.")
 @click.option("--raw", "raw_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder with the raw CRF exports.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (replaced only when the run completes).")
-@click.option("--created", default=None, help="ISO datetime stamped into define.xml and Dataset-JSON.")
-@click.option("--data-cutoff", default=None, help="ISO date; later dates are reported.")
+@click.option("--out", "out_dir", required=True, type=OutputFolder(),
+              help="Output folder, replaced only when the run completes; a run with errors does not replace a "
+                   "clean output but goes to OUT-with-errors beside it.")
+@click.option("--created", default=None, type=IsoDateTime(),
+              help="ISO 8601 date-time stamped into define.xml and Dataset-JSON (YYYY-MM-DDThh:mm:ss).")
+@click.option("--data-cutoff", default=None, type=IsoDate(), help="ISO 8601 date (YYYY-MM-DD); later dates are reported.")
 @click.option("--continue-on-write-errors", is_flag=True, help="Write XPT files despite constraint violations.")
 @click.option("--ndjson", is_flag=True, help="Dataset-JSON as NDJSON instead of JSON.")
 @click.option("--no-dataset-json", is_flag=True, help="Skip Dataset-JSON output.")
@@ -102,14 +166,23 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
     config = RunConfig(study_dir, raw_dir, out_dir, created=created, data_cutoff=data_cutoff,
                        continue_on_write_errors=continue_on_write_errors, dataset_json=not no_dataset_json,
                        ndjson=ndjson, split_bytes=split_size or DEFAULT_SPLIT_BYTES)
+    from cdisc_dpn.output_folder import RunInterrupted
+
     stages = _Stages(quiet)
     try:
         result = run_pipeline(config, progress=stages)
     except CdiscDpnError as exc:
         stages.done()
         _fail(exc)
+    except RunInterrupted as exc:
+        stages.done()
+        click.secho(f"stopped by {exc}: nothing was written; the previous output in {out_dir} is as it was",
+                    fg="red", err=True)
+        sys.exit(exc.exit_code)
     stages.done()
     counts = result.counts
+    for leftover in result.cleaned:
+        click.echo(f"note: removed {leftover}, left by an interrupted run", err=True)
     click.echo("")
     click.echo(f"Datasets written to {result.out_dir / 'sdtm'}:")
     for name, rows in result.datasets.items():
@@ -124,7 +197,21 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
     click.echo(f"Report:   {result.outputs.get('report_html')}")
     click.echo(f"Define:   {result.outputs.get('define')} (+ define.html)")
     click.echo(f"Manifest: {result.outputs.get('manifest')}")
+    click.echo(_output_line(result))
+    if result.late_signal:
+        click.echo(f"note: {result.late_signal} arrived while the finished output was moved into place; "
+                   f"the run completed", err=True)
     sys.exit(result.exit_code)
+
+
+def _output_line(result) -> str:
+    """The run's summary line: where the output went and what happened to the previous one."""
+    errors = result.counts["error"]
+    verdict = f"{errors} error(s), exit 1" if errors else "no errors"
+    if result.kept_clean is not None:
+        return (f"Output:   {result.out_dir} ({verdict}); the clean output of the previous run in "
+                f"{result.kept_clean} was kept")
+    return f"Output:   {result.out_dir} ({verdict}; {'replaced the previous output' if result.replaced else 'new'})"
 
 
 # --------------------------------------------------------------------------- validate
@@ -134,7 +221,7 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
               help="define.xml to check the datasets against.")
 @click.option("--study", "study_dir", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Mapping specs (otherwise SDTMIG 3.4 metadata is used).")
-@click.option("--report", "report_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--report", "report_dir", default=None, type=OutputFolder(),
               help="Folder for report.json/html/xlsx (default: FOLDER/../report-validate).")
 def validate(folder: Path, define_path: Path | None, study_dir: Path | None, report_dir: Path | None) -> None:
     """Validate a folder of SDTM XPT files (from any tool)."""
@@ -149,10 +236,15 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
         if not any(folder.glob("*.xpt")):
             click.secho(f"error: no .xpt files in {folder}", fg="red", err=True)
             sys.exit(EXIT_INPUT)
+        report_dir = report_dir or folder.parent / "report-validate"
+        unwritable = _unwritable(report_dir)
+        if unwritable:
+            click.secho(f"error: the report folder cannot be written: {unwritable} (choose one with --report)",
+                        fg="red", err=True)
+            sys.exit(EXIT_INPUT)
         result = validate_folder(folder, define_path=define_path, specs=specs)
     except CdiscDpnError as exc:
         _fail(exc)
-    report_dir = report_dir or folder.parent / "report-validate"
     paths = write_reports(result, report_dir, run_id="validate")
     counts = result.failures_by_severity()
     click.echo(f"Validated {len(result.datasets)} datasets, {sum(result.datasets.values())} records, "
@@ -171,7 +263,8 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
               help="Folder with the written XPT files.")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="define.xml to write (define.html is written beside it).")
-@click.option("--created", default=None, help="ISO datetime for CreationDateTime (default from study.yaml).")
+@click.option("--created", default=None, type=IsoDateTime(),
+              help="ISO 8601 date-time for CreationDateTime (default from study.yaml).")
 def define(study_dir: Path, data_dir: Path, out_file: Path, created: str | None) -> None:
     """Build define.xml (+ define.html) from the specs and the written datasets."""
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
@@ -254,16 +347,22 @@ def spec_export(study_dir: Path, xlsx: Path) -> None:
 
 @spec.command("import")
 @click.argument("xlsx", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=OutputFolder())
 def spec_import(xlsx: Path, out_dir: Path) -> None:
-    """Turn a specification workbook back into YAML specs."""
+    """Turn a specification workbook back into YAML specs, checked as `spec check` would first.
+
+    Problems are reported by sheet and row; with errors nothing is written (exit 2)."""
     from cdisc_dpn.spec.workbook import import_workbook
 
+    warnings: list[Finding] = []
     try:
-        import_workbook(xlsx, out_dir)
+        written = import_workbook(xlsx, out_dir, findings=warnings)
     except CdiscDpnError as exc:
-        _fail(exc)
-    click.echo(f"Wrote specs to {out_dir}")
+        click.secho(f"error: {exc}", fg="red", err=True)
+        _echo_findings(exc.findings, limit=500)
+        sys.exit(exc.exit_code)
+    _echo_findings(warnings, limit=500)
+    click.echo(f"Wrote {len(written)} spec files to {out_dir}; {len(warnings)} warning(s)")
 
 
 @main.command()
@@ -287,31 +386,45 @@ def suites(study_dir: Path, out_dir: Path) -> None:
 
 # --------------------------------------------------------------------------- compare
 @main.command()
-@click.option("--produced", "produced_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder with the produced SDTM XPT files (e.g. build/<study>/sdtm).")
-@click.option("--reference", "reference_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder with the reference SDTM as CSV files (dm.csv, ae.csv, ...).")
+@click.option("--produced", "produced_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with the produced SDTM datasets (e.g. build/<study>/sdtm).")
+@click.option("--reference", "reference_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with the reference SDTM: XPT, Dataset-JSON (.json/.ndjson) or CSV files (dm.xpt, ...).")
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file for the full comparison (a markdown table is written beside it as .md).")
-@click.option("--datasets", default="DM,SUPPDM,AE,SUPPAE,EX", show_default=True,
-              help="Comma-separated datasets to compare.")
+@click.option("--datasets", default="all", show_default=True,
+              help="Comma-separated datasets to compare, or 'all' (every dataset either folder has).")
+@click.option("--strict", is_flag=True,
+              help="Compare cells as text: '66' and '66.0' differ (by default numbers are compared as numbers).")
 @click.option("--max-differences", default=20, show_default=True, type=click.IntRange(0),
               help="Differences listed per variable.")
-def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, datasets: str,
+def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, datasets: str, strict: bool,
             max_differences: int) -> None:
-    """Line up produced datasets with reference datasets by key; agreement per dataset and variable."""
-    from cdisc_dpn.compare import compare_folders
+    """Line up produced datasets with reference datasets by key; agreement per dataset and variable.
 
-    for folder in (produced_dir, reference_dir):
-        if not folder.is_dir():
-            click.secho(f"error: folder {folder} does not exist", fg="red", err=True)
-            sys.exit(EXIT_INPUT)
+    Exit 0 when records were paired and compared, 2 when nothing pairs (no dataset in both folders,
+    or not one record paired)."""
+    from cdisc_dpn.compare import compare_folders, dataset_files
+
+    names = None if datasets.strip().lower() == "all" else \
+        [d.strip().upper() for d in datasets.split(",") if d.strip()]
     try:
-        result = compare_folders(produced_dir, reference_dir,
-                                 [d.strip().upper() for d in datasets.split(",") if d.strip()],
-                                 max_differences=max_differences)
+        result = compare_folders(produced_dir, reference_dir, names, max_differences=max_differences, strict=strict)
     except CdiscDpnError as exc:
         _fail(exc)
+    if not result.datasets or not result.paired:
+        found = {label: ", ".join(p.name for p in dataset_files(folder).values()) or "no .xpt/.json/.ndjson/.csv file"
+                 for label, folder in (("produced", produced_dir), ("reference", reference_dir))}
+        why = ("no dataset is in both folders" if not result.datasets else
+               f"not one record of {', '.join(result.datasets)} could be paired by key "
+               f"({'; '.join(f'{n}: ' + ' + '.join(d.keys[0]) for n, d in result.datasets.items())})")
+        click.secho(f"error: nothing was compared: {why}. Produced {produced_dir}: {found['produced']}. "
+                    f"Reference {reference_dir}: {found['reference']}.", fg="red", err=True)
+        click.echo("  -> point --produced and --reference at folders holding the same datasets "
+                   "(dm.xpt, dm.json or dm.csv), or name them with --datasets", err=True)
+        sys.exit(EXIT_INPUT)
     table = result.markdown()
     click.echo(table, nl=False)
     if out_file is not None:
@@ -322,6 +435,7 @@ def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, data
     for name, why in result.missing.items():
         click.secho(f"note: {name} not compared ({why})", fg="yellow", err=True)
     sys.exit(EXIT_OK)
+
 
 if __name__ == "__main__":
     main()

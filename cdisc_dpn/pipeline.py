@@ -1,7 +1,8 @@
 """The one place that knows the order of the stages: specs, read, map, ledger, write, validate, define.
 
 Everything is written into a temporary folder beside the output and moved into place only when
-the run completes, so a failed or interrupted run leaves the previous output untouched.
+the run completes, so a failed or interrupted run leaves the previous output untouched; a run with
+data errors does not replace a clean previous output but goes beside it (see output_folder).
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -23,6 +23,7 @@ from cdisc_dpn.mapping.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.mapping.ledger import UNACCOUNTED, build_ledger
+from cdisc_dpn.output_folder import FolderBusy, OutputClaim, claim_output, errors_folder, writable_problem
 from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled, check_unused_columns
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import RawTable
@@ -63,6 +64,10 @@ class RunResult:
     outputs: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     ledger_summary: list[dict] = field(default_factory=list)
+    kept_clean: Path | None = None        # a clean previous output left in place (this run has errors)
+    replaced: bool = False                # an earlier output was replaced by this run
+    cleaned: list[str] = field(default_factory=list)   # leftovers of interrupted runs removed first
+    late_signal: str | None = None        # SIGTERM/SIGINT that arrived during the final swap (run completed)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -182,11 +187,20 @@ def check_output_folder(config: RunConfig) -> None:
             problems.append(f"the {label} folder {path} is inside the output folder {config.out_dir}")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file())):
         problems.append(f"{config.out_dir} exists and is not a cdisc-dpn output folder (no manifest.json)")
+    beside = errors_folder(out)                  # where a run with errors goes when `out` is clean
+    if beside.exists() and (not beside.is_dir() or (any(beside.iterdir()) and
+                                                    not (beside / "manifest.json").is_file())):
+        problems.append(f"{beside} exists and is not a cdisc-dpn output folder (no manifest.json); a run with "
+                        f"errors would be written there")
+    unwritable = writable_problem(config.out_dir)
+    if unwritable:
+        problems.append(unwritable)
     if problems:
         findings = [Finding("RUN-OUTPUT-FOLDER", Severity.ERROR, p, stage="run", file=str(config.out_dir),
-                            fix="choose an empty or new --out folder, or one written by cdisc-dpn before")
+                            fix="choose an empty or new --out folder you can write to, or one written by "
+                                "cdisc-dpn before")
                     for p in problems]
-        raise InputError("the output folder cannot be used: it would be replaced whole", findings)
+        raise InputError("the output folder cannot be used", findings)
 
 
 def _created(config: RunConfig, specs: Specs) -> str:
@@ -195,7 +209,21 @@ def _created(config: RunConfig, specs: Specs) -> str:
 
 
 def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
-    """Convert, write, validate and describe one study; raises CdiscDpnError for unusable input."""
+    """Convert, write, validate and describe one study; raises CdiscDpnError for unusable input
+    (also when another run holds the output folder) and RunInterrupted on SIGTERM/SIGINT."""
+    check_output_folder(config)
+    try:
+        with claim_output(config.out_dir.resolve()) as claim:
+            return _convert_and_publish(config, progress, claim)
+    except FolderBusy as exc:
+        raise InputError(str(exc), [Finding(
+            "RUN-OUTPUT-LOCKED", Severity.ERROR, str(exc), stage="run", file=str(config.out_dir),
+            value=str(exc.holder.get("pid", "")),
+            fix="wait for that run to finish, or choose another --out folder")]) from None
+
+
+def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputClaim) -> RunResult:
+    """Every stage, then the finished folder swapped in through the claim."""
     timings: dict[str, float] = {}
     findings: list[Finding] = []
 
@@ -203,7 +231,6 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
         progress(label)
         return time.perf_counter()
 
-    check_output_folder(config)
     t = stage("Loading mapping specs")
     specs, spec_findings = load_specs(config.study_dir)
     findings.extend(spec_findings)
@@ -236,17 +263,16 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
     timings["check"] = time.perf_counter() - t
 
     created = _created(config, specs)
-    out_dir = config.out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    tmp.chmod(0o755)                     # mkdtemp makes it private; the output is shared like any folder
+    tmp = claim.new_temp()
     try:
         result = _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp, timings,
                             stage)
-        _replace_folder(tmp, out_dir)
+        out_dir, result.replaced, result.kept_clean = publish_output(claim, tmp, result.exit_code == 1)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        claim.discard(tmp)
         raise
+    result.cleaned = list(claim.removed)
+    result.late_signal = claim.late_signal
     result.out_dir = out_dir
     result.outputs = {k: str(out_dir / Path(v).relative_to(tmp)) if str(v).startswith(str(tmp)) else v
                       for k, v in result.outputs.items()}
@@ -363,12 +389,10 @@ def _manifest(config, specs, raw, tmp: Path, result: RunResult, run_id: str, val
     }
 
 
-def _replace_folder(tmp: Path, out_dir: Path) -> None:
-    """Swap the finished folder in; the old output is removed only after the new one is in place."""
-    backup = None
-    if out_dir.exists():
-        backup = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, backup)
-    os.replace(tmp, out_dir)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+def publish_output(claim: OutputClaim, tmp: Path, has_errors: bool) -> tuple[Path, bool, Path | None]:
+    """Swap the finished folder in: (where it went, whether an output was replaced, the clean output
+    kept in place when this run has errors)."""
+    target = claim.destination(has_errors)
+    replaced = target.exists()
+    kept = claim.out_dir if target != claim.out_dir else None
+    return claim.publish(tmp, has_errors), replaced, kept

@@ -115,3 +115,150 @@ def test_compare_folders_reads_xpt_and_csv_and_writes_json(tmp_path):
     assert data["datasets"]["DM"]["variables"]["AGE"]["first_differences"] == [
         {"key": "X-2", "produced": "", "reference": "70"}]
     assert "| DM | AGE | 50.00 | 1 / 2 |" in result.markdown()
+
+
+# --------------------------------------------------------------------------- keys per dataset class
+@pytest.mark.parametrize("name, produced, reference", [
+    ("TA", {"ARMCD": ["A", "A", "B"], "TAETORD": [1.0, 2.0, 1.0], "ETCD": ["SCRN", "TRT", "SCRN"]},
+     {"ARMCD": ["B", "A", "A"], "TAETORD": ["1", "2", "1"], "ETCD": ["SCRN", "TRT", "SCRN"]}),
+    ("TE", {"ETCD": ["SCRN", "TRT"], "ELEMENT": ["Screening", "Treatment"]},
+     {"ETCD": ["TRT", "SCRN"], "ELEMENT": ["Treatment", "Screening"]}),
+    ("TV", {"VISITNUM": [1.0, 2.0, 2.0], "ARMCD": ["", "A", "B"], "VISIT": ["SCREENING", "WEEK 1", "WEEK 1B"]},
+     {"VISITNUM": ["2", "2", "1"], "ARMCD": ["B", "A", ""], "VISIT": ["WEEK 1B", "WEEK 1", "SCREENING"]}),
+    ("TS", {"TSPARMCD": ["AGEMIN", "TRT", "TRT"], "TSSEQ": [1.0, 1.0, 2.0], "TSVAL": ["P18Y", "X", "Y"]},
+     {"TSPARMCD": ["TRT", "TRT", "AGEMIN"], "TSSEQ": ["2", "1", "1"], "TSVAL": ["Y", "X", "P18Y"]}),
+    ("TI", {"IETESTCD": ["IN01", "EX01"], "IETEST": ["Adult", "Pregnant"]},
+     {"IETESTCD": ["EX01", "IN01"], "IETEST": ["Pregnant", "Adult"]}),
+])
+def test_trial_design_datasets_pair_by_their_own_keys(name, produced, reference):
+    result = compare_frames(name, pd.DataFrame(produced), pd.DataFrame(reference))
+    assert result.paired == len(reference[next(iter(reference))]) and result.only_produced == 0
+    assert all(v.percent == 100.0 for v in result.variables.values()), result.variables
+    assert "USUBJID" not in result.keys[0]
+
+
+def test_findings_without_a_table_entry_pair_by_testcd_visit_and_date():
+    produced = pd.DataFrame({"USUBJID": ["S1", "S1"], "QSCAT": ["TCSS", "TCSS"], "QSTESTCD": ["T1", "T2"],
+                             "VISITNUM": [1.0, 1.0], "QSORRES": ["1", "2"], "QSSEQ": [1.0, 2.0]})
+    reference = pd.DataFrame({"USUBJID": ["S1", "S1"], "QSCAT": ["TCSS", "TCSS"], "QSTESTCD": ["T2", "T1"],
+                              "VISITNUM": ["1", "1"], "QSORRES": ["2", "1"], "QSSEQ": ["1", "2"]})
+    result = compare_frames("QS", produced, reference)
+    assert result.keys[0] == ["USUBJID", "QSCAT", "QSTESTCD", "VISITNUM"]
+    assert result.variables["QSORRES"].percent == 100.0
+
+
+def _qs(group_ids, seqs):
+    return pd.DataFrame({"USUBJID": ["S1", "S1", "S1"], "QSTESTCD": ["T1", "T2", "T3"], "VISITNUM": [1, 1, 2],
+                         "QSGRPID": group_ids, "QSSEQ": seqs})
+
+
+@pytest.mark.parametrize("produced_groups", [["G1", "G1", "G2"], ["TCSS-1", "TCSS-1", "TCSS-2"]])
+def test_supp_paired_by_a_group_id_idvar(produced_groups):
+    qs_p, qs_r = _qs(produced_groups, [1, 2, 3]), _qs(["G1", "G1", "G2"], [3, 1, 2])
+    parent = compare_frames("QS", qs_p, qs_r)
+    supp_p = pd.DataFrame({"USUBJID": ["S1", "S1"], "RDOMAIN": ["QS", "QS"], "IDVAR": ["QSGRPID", "QSGRPID"],
+                           "IDVARVAL": [produced_groups[0], produced_groups[2]], "QNAM": ["QSLANG", "QSLANG"],
+                           "QVAL": ["EN", "DE"]})
+    supp_r = pd.DataFrame({"USUBJID": ["S1", "S1"], "RDOMAIN": ["QS", "QS"], "IDVAR": ["QSGRPID", "QSGRPID"],
+                           "IDVARVAL": ["G2", "G1"], "QNAM": ["QSLANG", "QSLANG"], "QVAL": ["DE", "EN"]})
+    result = compare_supp("SUPPQS", supp_p, supp_r, parent, qs_p, qs_r)
+    assert (result.paired, result.only_produced, result.only_reference) == (2, 0, 0)
+    assert result.variables["QVAL"].percent == 100.0
+    alone = compare_supp("SUPPQS", supp_p, supp_r, None, None, None)      # parent not compared: ids as they are
+    assert alone.paired == (2 if produced_groups[0] == "G1" else 0)
+
+
+def test_strict_compares_text():
+    produced = pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "VSORRES": ["66", "70.5", "1"], "AGE": [66.0, 70.0, 1.5]})
+    reference = pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "VSORRES": ["66.0", "70.5", "1.0"],
+                              "AGE": ["66", "70.0", "1.5"]})
+    loose = compare_frames("DM", produced, reference)
+    strict = compare_frames("DM", produced, reference, strict=True)
+    assert loose.variables["VSORRES"].agree == 3
+    assert strict.variables["VSORRES"].agree == 1
+    assert [d["produced"] + "/" + d["reference"] for d in strict.variables["VSORRES"].differences] == \
+        ["66/66.0", "1/1.0"]
+    assert strict.variables["AGE"].agree == 2                  # the number 70.0 is written "70"
+    assert values_agree("66", "66.0") and not values_agree("66", "66.0", strict=True)
+
+
+# --------------------------------------------------------------------------- folders of XPT / Dataset-JSON
+def _write_dm_xpt(folder, ages):
+    from cdisc_dpn.xpt.metadata import XptDataset, XptVariable
+    from cdisc_dpn.xpt.writer import write_xpt
+
+    folder.mkdir(exist_ok=True)
+    frame = pd.DataFrame({"USUBJID": ["X-1", "X-2"], "AGE": ages})
+    meta = XptDataset("DM", "Demographics", (XptVariable("USUBJID", "Unique Subject Identifier", "Char", 3),
+                                             XptVariable("AGE", "Age", "Num", 8)))
+    write_xpt(folder / "dm.xpt", frame, meta)
+    return frame, meta
+
+
+def test_reference_folders_of_xpt_and_dataset_json(tmp_path):
+    from cdisc_dpn.xpt.datasetjson import write_dataset_json
+
+    _write_dm_xpt(tmp_path / "produced", [63.0, 70.0])
+    frame, meta = _write_dm_xpt(tmp_path / "xpt", [63.0, 71.0])
+    (tmp_path / "json").mkdir()
+    write_dataset_json(tmp_path / "json" / "dm.json", frame, meta, study_oid="X", metadata_version_oid="MDV.X",
+                       created="2000-01-01T00:00:00")
+    (tmp_path / "ndjson").mkdir()
+    write_dataset_json(tmp_path / "ndjson" / "dm.ndjson", frame, meta, study_oid="X", metadata_version_oid="MDV.X",
+                       created="2000-01-01T00:00:00", ndjson=True)
+    for ref, file in (("xpt", "dm.xpt"), ("json", "dm.json"), ("ndjson", "dm.ndjson")):
+        result = compare_folders(tmp_path / "produced", tmp_path / ref, None)
+        dm = result.datasets["DM"]
+        assert dm.files == {"produced": "dm.xpt", "reference": file}
+        assert dm.paired == 2 and (dm.variables["AGE"].agree, dm.variables["AGE"].total) == (1, 2)
+        assert dm.variables["AGE"].differences == [{"key": "X-2", "produced": "70", "reference": "71"}]
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from cdisc_dpn.cli import main
+    return CliRunner().invoke(main, ["compare", *map(str, args)])
+
+
+def test_cli_compares_an_xpt_reference_and_exits_2_when_nothing_pairs(tmp_path):
+    _write_dm_xpt(tmp_path / "produced", [63.0, 70.0])
+    _write_dm_xpt(tmp_path / "reference", [63.0, 70.0])
+    result = _cli("--produced", tmp_path / "produced", "--reference", tmp_path / "reference",
+                  "--out", tmp_path / "c.json")
+    assert result.exit_code == 0, result.output
+    assert "| DM | AGE | 100.00 | 2 / 2 |" in result.output
+    assert json.loads((tmp_path / "c.json").read_text())["datasets"]["DM"]["paired"] == 2
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no datasets here")
+    result = _cli("--produced", tmp_path / "produced", "--reference", tmp_path / "empty")
+    assert result.exit_code == 2
+    assert "nothing was compared: no dataset is in both folders" in result.output
+    assert "Reference " in result.output and "no .xpt/.json/.ndjson/.csv file" in result.output
+
+    (tmp_path / "others").mkdir()
+    (tmp_path / "others" / "dm.csv").write_text("USUBJID,AGE\nY-1,1\n")
+    result = _cli("--produced", tmp_path / "produced", "--reference", tmp_path / "others")
+    assert result.exit_code == 2
+    assert "not one record of DM could be paired by key (DM: USUBJID)" in result.output
+
+
+def test_cli_strict_option(tmp_path):
+    _write_dm_xpt(tmp_path / "produced", [66.0, 70.0])
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "dm.csv").write_text("USUBJID,AGE\nX-1,66.0\nX-2,70\n")
+    args = ("--produced", tmp_path / "produced", "--reference", tmp_path / "reference")
+    assert "| DM | AGE | 100.00 | 2 / 2 |" in _cli(*args).output
+    strict = _cli(*args, "--strict")
+    assert strict.exit_code == 0
+    assert "| DM | AGE | 50.00 | 1 / 2 | X-1: '66' / '66.0' |" in strict.output
+
+
+def test_unreadable_reference_file_exits_2_naming_it(tmp_path):
+    _write_dm_xpt(tmp_path / "produced", [66.0, 70.0])
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "dm.json").write_text("{not json")
+    result = _cli("--produced", tmp_path / "produced", "--reference", tmp_path / "reference")
+    assert result.exit_code == 2
+    assert "COMPARE-READ" in result.output and "dm.json" in result.output and "Traceback" not in result.output

@@ -25,7 +25,7 @@ def comparable(obj):
     """A model object as plain data, without spec line numbers, checksum and root folder."""
     if dataclasses.is_dataclass(obj):
         return {f.name: comparable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if f.name not in ("where", "checksum", "root")}
+                if f.name not in ("where", "collected_where", "checksum", "root")}
     if isinstance(obj, (list, tuple)):
         return [comparable(v) for v in obj]
     if isinstance(obj, dict):

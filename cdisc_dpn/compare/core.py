@@ -3,13 +3,21 @@ cells agree.
 
 Records are paired on a natural key (a list of key sets tried in turn: rows left unpaired by the
 first set are paired on the next, e.g. AE on USUBJID + AETERM + AESTDTC, then USUBJID + AETERM +
-AEDTC for records whose start date differs). Repeated keys are paired in record order. A SUPP--
-dataset is paired on USUBJID + QNAM + IDVARVAL, the produced IDVARVAL first translated to the
-reference's through the pairs of the parent dataset (so differing --SEQ numbering does not matter).
+AEDTC for records whose start date differs). Keys follow the dataset's class: trial design datasets
+by their own keys (TA: ARMCD + TAETORD, TE: ETCD, TV: VISITNUM (+ ARMCD), TS: TSPARMCD + TSSEQ,
+TI: IETESTCD), findings by USUBJID + --TESTCD + visit/time point/date, events by --TERM, interventions
+by --TRT. Repeated keys are paired in record order. A SUPP-- dataset is paired on USUBJID + QNAM +
+IDVAR + IDVARVAL, whatever IDVAR is (--SEQ, a group id such as QSGRPID, --SPID, ...): the produced
+IDVARVAL is first translated to the reference's through the pairs of the parent dataset, so that a
+differing --SEQ numbering or group id does not matter.
 
 Agreement of a variable = cells that agree / (paired records + records only on one side): a record
-without a counterpart disagrees in every variable. Empty vs empty agrees; two numbers agree when
-equal as numbers ("1" = "1.0" = 1.0); otherwise the trimmed texts must be equal.
+without a counterpart disagrees in every variable. Empty vs empty agrees; by default two numbers
+agree when equal as numbers ("1" = "1.0" = 1.0); otherwise the trimmed texts must be equal. With
+`strict`, cells are compared as text ("66" and "66.0" differ; a number read from XPT or Dataset-JSON
+is written as the shortest text that gives it back, so 66.0 is "66").
+
+Datasets are read from SAS XPT, Dataset-JSON (.json / .ndjson) or CSV files named after the dataset.
 """
 from __future__ import annotations
 
@@ -32,8 +40,21 @@ DEFAULT_KEYS: dict[str, list[list[str]]] = {
     "DS": [["USUBJID", "DSDECOD", "DSSTDTC"], ["USUBJID", "DSTERM"]],
     "VS": [["USUBJID", "VSTESTCD", "VISITNUM", "VSTPTNUM", "VSDTC"], ["USUBJID", "VSTESTCD", "VSDTC"]],
     "LB": [["USUBJID", "LBTESTCD", "VISITNUM", "LBDTC"], ["USUBJID", "LBTESTCD", "LBDTC"]],
+    "SE": [["USUBJID", "ETCD", "SESTDTC"], ["USUBJID", "TAETORD"], ["USUBJID", "ETCD"]],
+    "SV": [["USUBJID", "VISITNUM"], ["USUBJID", "VISIT"]],
+    "RELREC": [["RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "RELID"], ["RDOMAIN", "USUBJID", "RELID"]],
+    # Trial design: no subjects, each dataset has its own natural key.
+    "TA": [["ARMCD", "TAETORD"], ["ARM", "TAETORD"], ["ARMCD", "ETCD"]],
+    "TE": [["ETCD"], ["ELEMENT"]],
+    "TV": [["VISITNUM", "ARMCD"], ["VISITNUM"], ["VISIT"]],
+    "TS": [["TSPARMCD", "TSSEQ"], ["TSPARMCD", "TSVAL"], ["TSPARMCD"]],
+    "TI": [["IETESTCD", "TIVERS"], ["IETESTCD"]],
+    "TD": [["TDORDER"]],
+    "TM": [["MIDSTYPE"]],
 }
 DEFAULT_DATASETS = ("DM", "SUPPDM", "AE", "SUPPAE", "EX")
+#: File types read, in order of preference when a folder holds a dataset in several of them.
+DATASET_SUFFIXES = (".xpt", ".json", ".ndjson", ".csv")
 DEFAULT_MAX_DIFFERENCES = 20
 _UNPAIRED = "\x00unpaired:"
 _PAIR_COL = "\x00IDVARVAL_PAIRED"     # helper key column of SUPP-- (never reported)
@@ -41,11 +62,17 @@ _PAIR_COL = "\x00IDVARVAL_PAIRED"     # helper key column of SUPP-- (never repor
 
 # --------------------------------------------------------------------------- values
 def normalise(value) -> str:
-    """Trimmed text; None/NaN as ""."""
+    """Trimmed text; None/NaN as ""; a number as the shortest text that gives it back (66.0 -> "66")."""
     if value is None:
         return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(float(value))
     text = str(value).strip()
     return "" if text.lower() == "nan" and not isinstance(value, str) else text
 
@@ -58,12 +85,12 @@ def _number(text: str) -> float | None:
     return None if math.isnan(number) or math.isinf(number) else number
 
 
-def values_agree(produced, reference) -> bool:
-    """Empty = empty; numbers compared as numbers; other values as trimmed text."""
+def values_agree(produced, reference, strict: bool = False) -> bool:
+    """Empty = empty; numbers compared as numbers (unless `strict`); other values as trimmed text."""
     a, b = normalise(produced), normalise(reference)
     if a == b:
         return True
-    if a == "" or b == "":
+    if strict or a == "" or b == "":
         return False
     x, y = _number(a), _number(b)
     if x is not None and y is not None:
@@ -113,9 +140,10 @@ class DatasetResult:
     unpaired_produced: list[dict] = field(default_factory=list)
     unpaired_reference: list[dict] = field(default_factory=list)
     pairs: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    files: dict[str, str] = field(default_factory=dict)       # "produced"/"reference" -> file name read
 
     def as_dict(self) -> dict:
-        return {"rows_produced": self.rows_produced, "rows_reference": self.rows_reference, "paired": self.paired,
+        return {"files": self.files, "rows_produced": self.rows_produced, "rows_reference": self.rows_reference, "paired": self.paired,
                 "only_produced": self.only_produced, "only_reference": self.only_reference, "keys": self.keys,
                 "variables": {n: v.as_dict() for n, v in self.variables.items()},
                 "variables_only_in_produced": self.only_in_produced,
@@ -128,9 +156,15 @@ class DatasetResult:
 class Comparison:
     datasets: dict[str, DatasetResult]
     missing: dict[str, str] = field(default_factory=dict)     # dataset -> why it was not compared
+    strict: bool = False                                      # cells compared as text
+
+    @property
+    def paired(self) -> int:
+        return sum(d.paired for d in self.datasets.values())
 
     def as_dict(self) -> dict:
-        return {"datasets": {n: d.as_dict() for n, d in self.datasets.items()}, "not_compared": self.missing,
+        return {"strict": self.strict, "datasets": {n: d.as_dict() for n, d in self.datasets.items()},
+                "not_compared": self.missing,
                 "summary": [{"dataset": n, "variable": v.name, "percent": v.percent, "agree": v.agree,
                              "total": v.total} for n, d in self.datasets.items() for v in d.variables.values()]}
 
@@ -213,7 +247,7 @@ def _key_label(frame: pd.DataFrame, i: int, keys: Sequence[str]) -> str:
 
 def compare_frames(name: str, produced: pd.DataFrame, reference: pd.DataFrame,
                    key_sets: Sequence[Sequence[str]] | None = None,
-                   max_differences: int = DEFAULT_MAX_DIFFERENCES) -> DatasetResult:
+                   max_differences: int = DEFAULT_MAX_DIFFERENCES, strict: bool = False) -> DatasetResult:
     """Pair the records of one dataset and count agreeing cells per common variable."""
     produced, reference = _prepare(produced), _prepare(reference)
     key_sets = [list(k) for k in (key_sets or _default_keys(name, produced, reference))]
@@ -229,7 +263,7 @@ def compare_frames(name: str, produced: pd.DataFrame, reference: pd.DataFrame,
         diffs: list[dict] = []
         count = 0
         for i, j in pairs:
-            if values_agree(p_values[i], r_values[j]):
+            if values_agree(p_values[i], r_values[j], strict):
                 agree += 1
             else:
                 count += 1
@@ -249,58 +283,118 @@ def compare_frames(name: str, produced: pd.DataFrame, reference: pd.DataFrame,
 
 
 def _default_keys(name: str, produced: pd.DataFrame, reference: pd.DataFrame) -> list[list[str]]:
+    """The dataset's own key sets if it has some, else key sets of its class found from its variables."""
     if name in DEFAULT_KEYS:
         return DEFAULT_KEYS[name]
-    domain = name[:2]
-    return [["USUBJID", f"{domain}SEQ"]] if f"{domain}SEQ" in reference.columns else [["USUBJID"]]
+    return class_keys(name[:2], [c for c in reference.columns if c in produced.columns])
 
 
-def translate_supp(supp: pd.DataFrame, parent_map: Mapping[tuple[str, str, str], str]) -> pd.DataFrame:
+def class_keys(domain: str, columns: Sequence[str]) -> list[list[str]]:
+    """Key sets for a general-observation domain from the variables both sides have: findings by
+    --TESTCD (+ category, visit, time point, date), events by --TERM, interventions by --TRT; then
+    --SEQ, then the subject alone. Variables one side lacks are left out of a key set."""
+    present = set(columns)
+    d = domain
+    if "USUBJID" not in present:
+        return [["USUBJID"]]              # records of subjects are never paired without the subject
+
+    def keep(*names: str) -> list[str]:
+        return [n for n in names if n in present]
+
+    candidates: list[list[str]] = []
+    if f"{d}TESTCD" in present:
+        candidates += [keep("USUBJID", f"{d}CAT", f"{d}TESTCD", "VISITNUM", f"{d}TPTNUM", f"{d}DTC"),
+                       keep("USUBJID", f"{d}CAT", f"{d}TESTCD", f"{d}DTC"),
+                       keep("USUBJID", f"{d}CAT", f"{d}TESTCD", "VISITNUM"),
+                       keep("USUBJID", f"{d}CAT", f"{d}TESTCD")]
+    if f"{d}TERM" in present:
+        candidates += [keep("USUBJID", f"{d}TERM", f"{d}STDTC"), keep("USUBJID", f"{d}TERM", f"{d}DTC"),
+                       keep("USUBJID", f"{d}DECOD", f"{d}STDTC"), keep("USUBJID", f"{d}TERM")]
+    if f"{d}TRT" in present:
+        candidates += [keep("USUBJID", f"{d}TRT", f"{d}STDTC"), keep("USUBJID", f"{d}TRT", "VISITNUM"),
+                       keep("USUBJID", f"{d}TRT")]
+    candidates += [keep("USUBJID", f"{d}SEQ"), keep("USUBJID")]
+    out: list[list[str]] = []
+    for keys in candidates:
+        if keys and keys not in out:
+            out.append(keys)
+    return out or [list(columns)[:1]]
+
+
+def translate_supp(supp: pd.DataFrame, parent_map: Mapping[tuple[str, str, str], str],
+                   translated: Iterable[str] = ()) -> pd.DataFrame:
     """SUPP-- with IDVARVAL replaced by the reference parent's value, where the parent record was paired.
 
-    `parent_map`: (USUBJID, IDVAR, produced IDVARVAL) -> reference IDVARVAL. Unpaired parents keep a
-    marker so their qualifiers pair with nothing. The original IDVARVAL stays, for comparison.
+    `parent_map`: (USUBJID, IDVAR, produced IDVARVAL) -> reference IDVARVAL, for the IDVARs in
+    `translated`. A --SEQ value whose parent was not paired gets a marker so its qualifiers pair with
+    nothing (sequence numbers mean nothing across two files); any other identifier (a group id, a
+    sponsor id) is kept as it is. The original IDVARVAL stays, for comparison.
     """
     out = _prepare(supp)
     if "IDVARVAL" not in out.columns:
         return out
-    translated = []
+    translated = set(translated) or {k[1] for k in parent_map}
+    values = []
     for usubjid, idvar, value in zip(out.get("USUBJID", ""), out.get("IDVAR", ""), out["IDVARVAL"]):
         idvar, value = normalise(idvar), normalise(value)
         if not idvar:
-            translated.append(value)
+            values.append(value)
             continue
         key = (normalise(usubjid), idvar, _key_text(value))
-        translated.append(parent_map.get(key, f"{_UNPAIRED}{value}"))
-    out[_PAIR_COL] = translated
+        if key in parent_map:
+            values.append(parent_map[key])
+        elif idvar in translated and idvar.endswith("SEQ"):
+            values.append(f"{_UNPAIRED}{value}")
+        else:
+            values.append(_key_text(value))
+    out[_PAIR_COL] = values
     return out
 
 
-def _parent_map(parent: DatasetResult, produced: pd.DataFrame, reference: pd.DataFrame) -> dict:
+def _idvars(*supps: pd.DataFrame) -> list[str]:
+    """The IDVARs the SUPP-- records use, on either side."""
+    names: set[str] = set()
+    for supp in supps:
+        if "IDVAR" in supp.columns:
+            names.update(normalise(v) for v in supp["IDVAR"].unique())
+    return sorted(n for n in names if n)
+
+
+def _parent_map(parent: DatasetResult, produced: pd.DataFrame, reference: pd.DataFrame,
+                idvars: Sequence[str] | None = None) -> tuple[dict, list[str]]:
+    """(USUBJID, IDVAR, produced value) -> reference value through the parent's pairs, for every IDVAR
+    both parents have; also the IDVARs translated."""
     produced, reference = _prepare(produced), _prepare(reference)
+    wanted = idvars if idvars is not None else [c for c in reference.columns if c.endswith("SEQ")]
+    id_columns = [c for c in wanted if c in reference.columns and c in produced.columns]
+    if "USUBJID" not in produced.columns:
+        return {}, []
     mapping = {}
-    id_columns = [c for c in reference.columns if c in produced.columns and c.endswith("SEQ")] or ["USUBJID"]
     for i, j in parent.pairs:
         for idvar in id_columns:
-            mapping[(normalise(produced.at[i, "USUBJID"]), idvar, _key_text(produced.at[i, idvar]))] = \
-                _key_text(reference.at[j, idvar])
-    return mapping
+            mapping.setdefault((normalise(produced.at[i, "USUBJID"]), idvar, _key_text(produced.at[i, idvar])),
+                               _key_text(reference.at[j, idvar]))
+    return mapping, id_columns
 
 
 def compare_supp(name: str, produced: pd.DataFrame, reference: pd.DataFrame, parent: DatasetResult | None,
                  parent_produced: pd.DataFrame | None, parent_reference: pd.DataFrame | None,
-                 max_differences: int = DEFAULT_MAX_DIFFERENCES) -> DatasetResult:
+                 max_differences: int = DEFAULT_MAX_DIFFERENCES, strict: bool = False) -> DatasetResult:
     """SUPP-- paired on USUBJID + QNAM + IDVAR + IDVARVAL (translated through the parent's pairs)."""
     p, r = _prepare(produced), _prepare(reference)
     if parent is not None and parent_produced is not None and parent_reference is not None:
-        p = translate_supp(p, _parent_map(parent, parent_produced, parent_reference))
-    else:
-        p[_PAIR_COL] = [_key_text(v) for v in p.get("IDVARVAL", pd.Series([""] * len(p)))]
+        mapping, translated = _parent_map(parent, parent_produced, parent_reference, _idvars(p, r))
+        p = translate_supp(p, mapping, translated)
+    elif "IDVARVAL" in p.columns:
+        p[_PAIR_COL] = [_key_text(v) if normalise(i) else normalise(v)
+                        for i, v in zip(p.get("IDVAR", pd.Series([""] * len(p))), p["IDVARVAL"])]
+    if _PAIR_COL not in p.columns:
+        p[_PAIR_COL] = ""
     r[_PAIR_COL] = [_key_text(v) if normalise(i) else normalise(v)
-                                 for i, v in zip(r.get("IDVAR", pd.Series([""] * len(r))),
-                                                 r.get("IDVARVAL", pd.Series([""] * len(r))))]
+                    for i, v in zip(r.get("IDVAR", pd.Series([""] * len(r))),
+                                    r.get("IDVARVAL", pd.Series([""] * len(r))))]
     keys = [["USUBJID", "QNAM", "IDVAR", _PAIR_COL]]
-    result = compare_frames(name, p, r, keys, max_differences)
+    result = compare_frames(name, p, r, keys, max_differences, strict)
     result.keys = [["USUBJID", "QNAM", "IDVAR", "IDVARVAL (through the parent's pairs)"]]
     for rows in (result.unpaired_produced, result.unpaired_reference):
         for row in rows:
@@ -312,41 +406,84 @@ def compare_supp(name: str, produced: pd.DataFrame, reference: pd.DataFrame, par
 
 
 # --------------------------------------------------------------------------- folders
-def read_produced(folder: str | Path, name: str) -> pd.DataFrame | None:
-    """A produced dataset: <name>.xpt (SAS transport) or else <name>.csv."""
-    from cdisc_dpn.xpt.reader import read_xpt
-
+def dataset_files(folder: str | Path) -> dict[str, Path]:
+    """Dataset name -> the file to read (XPT, then Dataset-JSON, then CSV), names matched without case."""
+    found: dict[str, Path] = {}
     folder = Path(folder)
-    xpt = folder / f"{name.lower()}.xpt"
-    if xpt.is_file():
-        frame, _ = read_xpt(xpt)
-        return frame
-    return read_reference(folder, name)
+    if not folder.is_dir():
+        return found
+    rank = {suffix: i for i, suffix in enumerate(DATASET_SUFFIXES)}
+    for path in sorted(folder.iterdir()):
+        suffix = path.suffix.lower()
+        if suffix not in rank or not path.is_file():
+            continue
+        name = path.stem.upper()
+        if name not in found or rank[suffix] < rank[found[name].suffix.lower()]:
+            found[name] = path
+    return found
+
+
+def read_dataset(path: str | Path) -> pd.DataFrame:
+    """A dataset file as a frame: XPT (numbers as numbers), Dataset-JSON, or CSV read as text (empty
+    cells are missing values). Raises InputError when the file cannot be read."""
+    from cdisc_dpn.errors import Finding, InputError, Severity
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".xpt":
+            from cdisc_dpn.xpt.reader import read_xpt
+
+            frame, _ = read_xpt(path)
+            return frame
+        if suffix in (".json", ".ndjson"):
+            from cdisc_dpn.xpt.datasetjson import read_dataset_json
+
+            doc = read_dataset_json(path)
+            names = [str(c.get("name", "")) for c in doc.get("columns") or []]
+            rows = doc.get("rows") or []
+            if not names or any(not isinstance(r, list) or len(r) != len(names) for r in rows):
+                raise ValueError("not a Dataset-JSON file: columns and rows do not match")
+            return pd.DataFrame(rows, columns=names, dtype=object)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read {path}", [Finding(
+            "COMPARE-READ", Severity.ERROR, f"cannot read the dataset file: {exc}", stage="compare", file=str(path),
+            fix="give SAS XPT v5, Dataset-JSON or CSV files named after the dataset (dm.xpt, dm.json, dm.csv)")]
+        ) from None
+
+
+def read_produced(folder: str | Path, name: str) -> pd.DataFrame | None:
+    """A produced dataset: <name>.xpt, .json, .ndjson or .csv (None when there is none)."""
+    path = dataset_files(folder).get(name.upper())
+    return None if path is None else read_dataset(path)
 
 
 def read_reference(folder: str | Path, name: str) -> pd.DataFrame | None:
-    """A reference dataset: <name>.csv read as text (empty cells are missing values)."""
-    path = Path(folder) / f"{name.lower()}.csv"
-    if not path.is_file():
-        return None
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    """A reference dataset: <name>.xpt, .json, .ndjson or .csv (None when there is none)."""
+    return read_produced(folder, name)
 
 
 def compare_folders(produced_dir: str | Path, reference_dir: str | Path,
-                    datasets: Sequence[str] = DEFAULT_DATASETS,
+                    datasets: Sequence[str] | None = DEFAULT_DATASETS,
                     keys: Mapping[str, Sequence[Sequence[str]]] | None = None,
-                    max_differences: int = DEFAULT_MAX_DIFFERENCES) -> Comparison:
-    """Compare the named datasets of a produced folder (XPT) with a reference folder (CSV)."""
+                    max_differences: int = DEFAULT_MAX_DIFFERENCES, strict: bool = False) -> Comparison:
+    """Compare the named datasets (None: every dataset either folder has) of two folders."""
     keys = dict(keys or {})
+    produced_files, reference_files = dataset_files(produced_dir), dataset_files(reference_dir)
+    if datasets is None:
+        datasets = sorted(set(produced_files) | set(reference_files), key=lambda n: (n.startswith("SUPP"), n))
     loaded: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     missing: dict[str, str] = {}
+    files: dict[str, dict[str, str]] = {}
     for name in datasets:
         name = name.upper()
-        p, r = read_produced(produced_dir, name), read_reference(reference_dir, name)
-        if p is None or r is None:
-            missing[name] = "not produced" if p is None else "no reference file"
+        p_path, r_path = produced_files.get(name), reference_files.get(name)
+        if p_path is None or r_path is None:
+            missing[name] = "not produced" if p_path is None else "no reference file"
             continue
-        loaded[name] = (p, r)
+        loaded[name] = (read_dataset(p_path), read_dataset(r_path))
+        files[name] = {"produced": p_path.name, "reference": r_path.name}
     results: dict[str, DatasetResult] = {}
     # Parents first, so that SUPP-- can be translated through their pairs.
     for name in sorted(loaded, key=lambda n: n.startswith("SUPP")):
@@ -355,8 +492,9 @@ def compare_folders(produced_dir: str | Path, reference_dir: str | Path,
             parent_name = name[4:]
             parent = results.get(parent_name)
             pp, pr = loaded.get(parent_name, (None, None))
-            results[name] = compare_supp(name, p, r, parent, pp, pr, max_differences)
+            results[name] = compare_supp(name, p, r, parent, pp, pr, max_differences, strict)
         else:
-            results[name] = compare_frames(name, p, r, keys.get(name), max_differences)
+            results[name] = compare_frames(name, p, r, keys.get(name), max_differences, strict)
+        results[name].files = files[name]
     ordered = {n.upper(): results[n.upper()] for n in datasets if n.upper() in results}
-    return Comparison(ordered, missing)
+    return Comparison(ordered, missing, strict=strict)

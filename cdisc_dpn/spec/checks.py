@@ -23,6 +23,8 @@ Codes (all stage "spec"):
   SPEC-CODELIST-DUPLICATE    two sponsor codelists with the same id
   SPEC-CODELIST-EXTENDS      sponsor codelist extends a code that is not a CT codelist
   SPEC-CODELIST-NOT-EXTENSIBLE  sponsor codelist extends a non-extensible CT codelist
+  SPEC-COLLECTED-TERM        a collected_values map entry maps a raw value to a term that is not in its
+                             codelist (CDISC terms plus the study's declared sponsor extensions)
   SPEC-FORM-UNDECLARED       a source/join/stack form (or an algorithm's `form:`) not declared under `forms:` in study.yaml
   SPEC-FORM-EXCLUDED         (warning) a dataset reads a form declared with `exclude_reason`
   SPEC-SOURCE-EMPTY          source has no form, no stack and no generate
@@ -37,9 +39,12 @@ Codes (all stage "spec"):
   SPEC-ARM-ELEMENT           an arm lists an element code not declared under `elements:`
   SPEC-VISIT-ARM             a visit lists an arm code not declared under `arms:`
   SPEC-VISIT-DUPLICATE       two visits with the same VISITNUM
+  SPEC-DEFINE-DATE           study.yaml define: created is not an ISO 8601 date-time, or data_cutoff
+                             not an ISO 8601 date (a cut-off in another form would switch the check off)
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Callable, Iterable, Iterator, Mapping
 
@@ -431,6 +436,38 @@ def check_sponsor_codelists(specs: Specs) -> list[Finding]:
     return findings
 
 
+def check_collected_value_maps(specs: Specs) -> list[Finding]:
+    """Every collected-value map entry lands on a term of its codelist (CT terms + declared extensions),
+    so a typo in the map is a spec error at its line, not a stream of off-codelist findings in the data."""
+    terminology = _ct().with_study(specs.terminology)
+    term_file = next((cl.where.file for cl in specs.terminology.codelists), "")
+    findings = []
+    for code, mapping in specs.terminology.collected_values.items():
+        codelist = terminology.get(code)
+        if codelist is None:
+            continue                                  # SPEC-CODELIST-UNKNOWN says so already
+        values = codelist.values()
+        known = set(values)
+        where_of = specs.terminology.collected_where.get(code, {})
+        for raw, target in mapping.items():
+            if target in known:
+                continue
+            near = [v for v in values if v.casefold() == target.casefold()]
+            if near:
+                fix = f"write the term exactly as CDISC does: {near[0]!r}"
+            elif codelist.extensible or codelist.sponsor:
+                fix = (f"map it to one of the codelist's terms, or declare {target!r} as a sponsor extension "
+                       f"under codelists: (extends: {codelist.code})")
+            else:
+                fix = f"map it to one of the codelist's terms; {codelist.code} is not extensible"
+            shown = ", ".join(values[:12]) + (f", ... ({len(values)} terms)" if len(values) > 12 else "")
+            findings.append(_finding(
+                "SPEC-COLLECTED-TERM", f"collected_values: {code} ({codelist.submission_name}) maps {raw!r} to "
+                f"{target!r}, which is not a term of the codelist nor a declared sponsor extension; terms: {shown}",
+                where_of.get(raw) or SpecLocation(term_file), fix, value=target))
+    return findings
+
+
 def check_unit_conversions(specs: Specs) -> list[Finding]:
     std = specs.terminology.standard_units
     findings = []
@@ -472,6 +509,38 @@ def check_trial_design(specs: Specs) -> list[Finding]:
     return findings
 
 
+# --------------------------------------------------------------------------- study dates
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+
+
+def _iso_problem(text: str, pattern: re.Pattern) -> bool:
+    from datetime import datetime
+    if not pattern.fullmatch(text):
+        return True
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return True
+    return False
+
+
+def check_define_dates(specs: Specs) -> list[Finding]:
+    """define: created (stamped into define.xml) and data_cutoff (dates after it are reported) are ISO 8601."""
+    define = specs.study.define
+    findings = []
+    for key, pattern, form, example in (("created", _DATETIME, "YYYY-MM-DDThh:mm:ss", "2026-12-31T00:00:00"),
+                                        ("data_cutoff", _DATE, "YYYY-MM-DD", "2026-12-31")):
+        value = define.get(key)
+        if value is None or not _iso_problem(str(value), pattern):
+            continue
+        line = define.line_of(key) if hasattr(define, "line_of") else specs.study.where.line
+        findings.append(_finding("SPEC-DEFINE-DATE", f"define: {key} {value!r} is not an ISO 8601 {form}",
+                                 SpecLocation(specs.study.where.file or "study.yaml", line),
+                                 f"write it as {form}, e.g. {example}", value=str(value)))
+    return findings
+
+
 # --------------------------------------------------------------------------- assembly
 DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
     check_domain_known, check_duplicate_variables, check_variables_in_sdtmig, check_required_variables,
@@ -479,7 +548,7 @@ DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
 )
 SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
     check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
-    check_trial_design,
+    check_trial_design, check_collected_value_maps, check_define_dates,
 )
 
 

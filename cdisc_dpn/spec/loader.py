@@ -137,7 +137,7 @@ def _build_study(doc: LineDict, c: _Collector) -> StudySpec:
         trial_summary=tuple(ts), criteria=tuple(criteria), documents=tuple(documents),
         subject=dict(doc.get("subject") or {}), date_formats=_tuple(doc.get("date_formats")),
         transliteration={str(k): str(v) for k, v in (doc.get("transliteration") or {}).items()},
-        define=dict(doc.get("define") or {}),
+        define=doc.get("define") or {},          # a LineDict: spec check points at its keys' lines
         validation={k: dict(v) if isinstance(v, dict) else v for k, v in (doc.get("validation") or {}).items()},
         where=c.loc(doc))
 
@@ -275,8 +275,11 @@ def _build_terminology(doc: LineDict | None, units: LineDict | None, c_term: _Co
         codelists.append(SponsorCodelist(id=str(c_term.req(cl, "id", "codelist")), name=str(cl.get("name", "")),
                                          terms=tuple(terms), extends=_text(cl.get("extends")),
                                          data_type=str(cl.get("data_type", "text")), where=c_term.loc(cl)))
-    collected = {str(k): {str(a): str(b) for a, b in (v or {}).items()}
-                 for k, v in (doc.get("collected_values") or {}).items()}
+    collected_doc = doc.get("collected_values") or {}
+    collected = {str(k): {str(a): str(b) for a, b in (v or {}).items()} for k, v in collected_doc.items()}
+    collected_where = {str(k): {str(a): c_term.loc(v, a) if isinstance(v, LineDict) else c_term.loc(collected_doc, k)
+                                for a in (v or {})}
+                       for k, v in collected_doc.items()}
     units = units or LineDict()
     conversions = tuple(UnitConversion(testcd=str(c_units.req(u, "testcd", "conversion")),
                                        from_unit=str(c_units.req(u, "from", "conversion")),
@@ -288,7 +291,7 @@ def _build_terminology(doc: LineDict | None, units: LineDict | None, c_term: _Co
                         for u in units.get("conversions") or [])
     std = {str(k): str(v) for k, v in (units.get("standard_units") or {}).items()}
     return StudyTerminology(codelists=tuple(codelists), collected_values=collected,
-                            unit_conversions=conversions, standard_units=std)
+                            unit_conversions=conversions, standard_units=std, collected_where=collected_where)
 
 
 # --------------------------------------------------------------------------- entry point

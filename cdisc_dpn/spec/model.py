@@ -336,6 +336,8 @@ class StudyTerminology:
     collected_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # codelist -> raw -> submission
     unit_conversions: tuple[UnitConversion, ...] = ()
     standard_units: Mapping[str, str] = field(default_factory=dict)                  # testcd -> unit
+    # codelist -> raw value -> where that map entry is written (spec check points at the line)
+    collected_where: Mapping[str, Mapping[str, SpecLocation]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from cdisc_dpn.errors import Finding, Severity, SpecError
 from cdisc_dpn.spec.model import (
     AlgorithmCall, DatasetSpec, OriginSpec, Specs, StudyTerminology, ValueLevelSpec,
 )
+from cdisc_dpn.spec.yamlsafe import LineDict, LineList
 
 FIXED_TIME = _dt.datetime(2000, 1, 1)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -758,6 +759,29 @@ def export_workbook(specs_root: Path | str, xlsx: Path | str) -> list[Finding]:
 
 
 # =========================================================================== rows -> documents
+Origin = tuple  # (sheet, row or None)
+
+
+class _Origins:
+    """Which sheet and row each part of the imported documents came from, so that a problem the spec
+    checks find in the generated YAML is reported at the workbook cell a person edits."""
+
+    def __init__(self):
+        self.whole: dict[int, Origin] = {}
+        self.parts: dict[int, dict[Any, Origin]] = {}
+        self._alive: list[Any] = []            # ids are only stable while the objects live
+
+    def mark(self, obj: Any, sheet: str, row: int | None) -> Any:
+        self.whole[id(obj)] = (sheet, row)
+        self._alive.append(obj)
+        return obj
+
+    def mark_part(self, container: Any, key: Any, sheet: str, row: int | None) -> None:
+        """A key of a mapping (or an index of a list) that came from its own row."""
+        self.parts.setdefault(id(container), {})[key] = (sheet, row)
+        self._alive.append(container)
+
+
 class _Reader:
     """Reads the workbook's sheets as header-keyed rows and collects problems as findings."""
 
@@ -765,6 +789,7 @@ class _Reader:
         from openpyxl import load_workbook
         self.file = str(xlsx)
         self.findings: list[Finding] = []
+        self.origins = _Origins()
         try:
             self.wb = load_workbook(xlsx, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
@@ -849,38 +874,55 @@ def _study_back(reader: _Reader) -> dict:
             continue
         if attribute in STUDY_JSON_KEYS:
             doc[attribute] = reader.json("Study", number, row, "Value")
+            reader.origins.mark_part(doc, attribute, "Study", number)
         elif "." in attribute:
             section, key = attribute.split(".", 1)
             doc.setdefault(section, {})[key] = str(value)
+            reader.origins.mark_part(doc[section], key, "Study", number)
         else:
             reader.problem(f"unknown attribute {attribute!r}", "Study", number, "Attribute")
     for key, sheet, cols in STUDY_LIST_SHEETS:
-        items = [reader.record(sheet, n, r, cols) for n, r in reader.rows(sheet)]
+        items = [reader.origins.mark(reader.record(sheet, n, r, cols), sheet, n) for n, r in reader.rows(sheet)]
         if items or key == "forms":
             doc[key] = items
     ordered = {k: doc[k] for k in ("study", "standards", "files", "forms", "subject", "arms", "elements", "visits",
                                    "trial_summary", "criteria", "documents", "date_formats", "transliteration",
                                    "define", "validation") if k in doc}
+    for key, origin in reader.origins.parts.get(id(doc), {}).items():      # the JSON-valued attributes
+        reader.origins.mark_part(ordered, key, *origin)
+    for key, sheet, _ in STUDY_LIST_SHEETS:
+        reader.origins.mark_part(ordered, key, sheet, None)
+    reader.origins.mark(ordered, "Study", None)
     return ordered
 
 
 def _source_back(reader: _Reader, rows: list[tuple[int, dict]]) -> dict:
     source: dict = {}
+    rows_of: dict[str, int] = {}
     for number, row in rows:
         kind = row.get("Kind")
         if kind == "form":
             source["form"] = str(row.get("Form", ""))
         elif kind in ("join", "stack"):
-            source.setdefault(kind, []).append({"form": str(row.get("Form", "")),
-                                                **reader.json("Sources", number, row, "Details")})
+            source.setdefault(kind, []).append(reader.origins.mark(
+                {"form": str(row.get("Form", "")), **reader.json("Sources", number, row, "Details")}, "Sources", number))
         elif kind == "filter":
-            source.setdefault("filter", []).append(reader.json("Sources", number, row, "Details"))
+            item = reader.json("Sources", number, row, "Details")
+            source.setdefault("filter", []).append(reader.origins.mark(item, "Sources", number)
+                                                   if isinstance(item, dict) else item)
         elif kind in ("unpivot", "generate"):
             source[kind] = reader.json("Sources", number, row, "Details")
         else:
             reader.problem(f"unknown source kind {kind!r}; use one of {', '.join(SOURCE_KINDS)}", "Sources",
                            number, "Kind")
-    return {k: source[k] for k in SOURCE_KINDS if k in source}
+            continue
+        rows_of.setdefault(str(kind), number)
+    ordered = {k: source[k] for k in SOURCE_KINDS if k in source}
+    for kind, number in rows_of.items():
+        reader.origins.mark_part(ordered, kind, "Sources", number)
+    if rows_of:
+        reader.origins.mark(ordered, "Sources", min(rows_of.values()))
+    return ordered
 
 
 def _where_back(rows: list[tuple[int, dict]]) -> dict:
@@ -920,14 +962,15 @@ def _datasets_back(reader: _Reader, methods: dict[str, str], comments: dict[str,
         head.setdefault("keys", [])
         order = ("name", "label", "domain", "class", "subclass", "structure", "keys", "sort", "repeating",
                  "reference_data", "comment")
-        doc: dict = {"dataset": {k: head[k] for k in order if k in head},
+        doc: dict = {"dataset": reader.origins.mark({k: head[k] for k in order if k in head}, "Datasets", number),
                      "source": _source_back(reader, sources.get(name, [])), "variables": []}
+        reader.origins.mark(doc, "Datasets", number)
         for n, r in variables.get(name, []):
             v = _origin_back(reader.record("Variables", n, r, VARIABLE_COLS))
             _resolve(v, "method", methods)
             _resolve(v, "comment", comments)
             v.setdefault("label", "")
-            doc["variables"].append(_ordered(v, VARIABLE_KEYS))
+            doc["variables"].append(reader.origins.mark(_ordered(v, VARIABLE_KEYS), "Variables", n))
         items = []
         for n, r in vlm.get(name, []):
             item = reader.record("ValueLevel", n, r, VALUE_LEVEL_COLS)
@@ -936,7 +979,7 @@ def _datasets_back(reader: _Reader, methods: dict[str, str], comments: dict[str,
                                                                                           [])), **item}
             _resolve(item, "method", methods)
             _resolve(item, "comment", comments)
-            items.append(item)
+            items.append(reader.origins.mark(item, "ValueLevel", n))
         if items:
             doc["value_level"] = items
         quals = []
@@ -944,10 +987,11 @@ def _datasets_back(reader: _Reader, methods: dict[str, str], comments: dict[str,
             q = _origin_back(reader.record("SuppQualifiers", n, r, SUPP_COLS))
             _resolve(q, "method", methods)
             _resolve(q, "comment", comments)
-            quals.append(_ordered(q, SUPP_KEYS))
+            quals.append(reader.origins.mark(_ordered(q, SUPP_KEYS), "SuppQualifiers", n))
         if quals:
             doc["supplemental"] = quals
-        records = [reader.record("DerivedRecords", n, r, DERIVED_COLS) for n, r in derived.get(name, [])]
+        records = [reader.origins.mark(reader.record("DerivedRecords", n, r, DERIVED_COLS), "DerivedRecords", n)
+                   for n, r in derived.get(name, [])]
         if records:
             doc["derived_records"] = records
         rel = str(row.get("File") or f"{name.lower()}.yaml")
@@ -967,6 +1011,7 @@ def _terminology_back(reader: _Reader) -> dict:
             mapping = collected.setdefault(ident, {})
             if "Collected Value" in row:
                 mapping[str(row["Collected Value"])] = str(row.get("Term", ""))
+                reader.origins.mark_part(mapping, str(row["Collected Value"]), "Codelists", number)
             continue
         if source != "Sponsor":
             reader.problem(f"unknown Source {source!r}; use Sponsor, Collected or CT", "Codelists", number, "Source")
@@ -978,7 +1023,7 @@ def _terminology_back(reader: _Reader) -> dict:
             if "Data Type" in row:
                 cl["data_type"] = str(row["Data Type"])
             cl["terms"] = []
-            codelists[ident] = cl
+            codelists[ident] = reader.origins.mark(cl, "Codelists", number)
         if "Term" not in row:
             continue
         term: dict = {"value": str(row["Term"])}
@@ -990,7 +1035,9 @@ def _terminology_back(reader: _Reader) -> dict:
             term["extended"] = False
         if "Synonyms" in row:
             term["synonyms"] = _list_value(row["Synonyms"])
-        codelists[ident]["terms"].append(term["value"] if set(term) == {"value"} else term)
+        terms = codelists[ident]["terms"]
+        reader.origins.mark_part(terms, len(terms), "Codelists", number)
+        terms.append(term["value"] if set(term) == {"value"} else term)
     doc: dict = {}
     if codelists:
         doc["codelists"] = list(codelists.values())
@@ -1005,8 +1052,9 @@ def _units_back(reader: _Reader) -> dict:
     for number, row in reader.rows("Units"):
         if row.get("Kind") == "standard":
             standard[str(row.get("TESTCD", ""))] = str(row.get("To", ""))
+            reader.origins.mark_part(standard, str(row.get("TESTCD", "")), "Units", number)
         else:
-            conversions.append(reader.record("Units", number, row, UNIT_COLS))
+            conversions.append(reader.origins.mark(reader.record("Units", number, row, UNIT_COLS), "Units", number))
     doc: dict = {}
     if standard:
         doc["standard_units"] = standard
@@ -1017,7 +1065,11 @@ def _units_back(reader: _Reader) -> dict:
 
 def workbook_documents(xlsx: Path | str) -> dict[str, dict]:
     """The YAML documents (relative path -> content) a workbook describes; raises SpecError on bad cells."""
-    reader = _Reader(Path(xlsx))
+    return _read_documents(Path(xlsx))[0]
+
+
+def _read_documents(xlsx: Path) -> tuple[dict[str, dict], _Origins]:
+    reader = _Reader(xlsx)
     missing = [s for s in SHEETS if s not in reader.wb.sheetnames]
     if missing:
         raise SpecError("the workbook is not a cdisc-dpn specification", [Finding(
@@ -1027,26 +1079,97 @@ def workbook_documents(xlsx: Path | str) -> dict[str, dict]:
     study = _study_back(reader)
     datasets = _datasets_back(reader, methods, comments)
     study["datasets"] = list(datasets)
+    reader.origins.mark_part(study, "datasets", "Datasets", None)
     docs = {"study.yaml": study, **datasets}
     files = study.get("files", {})
     if files.get("terminology"):
-        docs[files["terminology"]] = _terminology_back(reader)
+        docs[files["terminology"]] = reader.origins.mark(_terminology_back(reader), "Codelists", None)
     if files.get("units"):
-        docs[files["units"]] = _units_back(reader)
+        docs[files["units"]] = reader.origins.mark(_units_back(reader), "Units", None)
     reader.wb.close()
     if reader.findings:
         raise SpecError("the workbook has errors", reader.findings)
-    return docs
+    return docs, reader.origins
 
 
 def dump_yaml(doc: dict) -> str:
     return yaml.safe_dump(_plain(doc), sort_keys=False, allow_unicode=True, width=120)
 
 
-def import_workbook(xlsx: Path | str, out_dir: Path | str) -> list[Path]:
-    """Write the YAML specs a workbook describes into `out_dir`; returns the files written."""
+# =========================================================================== validation by sheet and row
+def _origin_lines(doc: Any, parsed: Any, origins: _Origins, out: list[tuple[int, Origin]]) -> None:
+    """(YAML line, workbook origin) for every part of `doc` whose origin is known, walking the
+    document and its parsed YAML (which knows lines) side by side."""
+    line = getattr(parsed, "line", 0)
+    if id(doc) in origins.whole and line:
+        out.append((line, origins.whole[id(doc)]))
+    parts = origins.parts.get(id(doc), {})
+    if isinstance(doc, dict) and isinstance(parsed, LineDict):
+        for key, value in doc.items():
+            key = str(key)
+            if key in parts:
+                out.append((parsed.line_of(key), parts[key]))
+            if key in parsed:
+                _origin_lines(value, parsed[key], origins, out)
+    elif isinstance(doc, (list, tuple)) and isinstance(parsed, LineList):
+        for i, (value, item) in enumerate(zip(doc, parsed)):
+            if i in parts and i < len(parsed.item_lines):
+                out.append((parsed.item_lines[i], parts[i]))
+            _origin_lines(value, item, origins, out)
+
+
+def _at_workbook_cell(finding: Finding, xlsx: Path, lines: dict[str, list[tuple[int, Origin]]]) -> Finding:
+    """A spec finding about the generated YAML, re-pointed at the workbook sheet and row it came from."""
+    from dataclasses import replace
+
+    candidates = lines.get(finding.file or "", [])
+    line = finding.spec_line or 0
+    before = [entry for entry in candidates if entry[0] <= line]
+    yaml_at = f"{finding.file}:{finding.spec_line}" if finding.spec_line else (finding.file or "")
+    if not before:
+        return replace(finding, file=str(xlsx), spec_line=None,
+                       message=f"{finding.message} (in the generated {yaml_at})",
+                       extra={**finding.extra, "generated_yaml": yaml_at})
+    sheet, row = max(before, key=lambda entry: entry[0])[1]
+    return replace(finding, message=f"{sheet}: {finding.message}", file=str(xlsx), source_row=row, spec_line=None,
+                   extra={**finding.extra, "sheet": sheet, "generated_yaml": yaml_at})
+
+
+def check_documents(xlsx: Path | str, docs: dict[str, dict], origins: _Origins, texts: dict[str, str]
+                    ) -> list[Finding]:
+    """Load the generated YAML as `spec check` would and report every problem by sheet and row."""
+    import tempfile
+
+    from cdisc_dpn.spec.loader import load_specs
+    from cdisc_dpn.spec.yamlsafe import load_yaml_with_lines
+
+    with tempfile.TemporaryDirectory(prefix="cdisc-dpn-import-") as tmp:
+        for rel, text in texts.items():
+            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / rel).write_text(text, encoding="utf-8")
+        try:
+            _, findings = load_specs(tmp)
+        except SpecError as exc:
+            findings = list(exc.findings)
+        lines: dict[str, list[tuple[int, Origin]]] = {}
+        for rel, doc in docs.items():
+            try:
+                parsed = load_yaml_with_lines(Path(tmp) / rel)
+            except Exception:                       # unparsable YAML is reported by load_specs already
+                continue
+            entries: list[tuple[int, Origin]] = []
+            _origin_lines(doc, parsed, origins, entries)
+            lines[rel] = sorted(entries, key=lambda entry: entry[0])
+    return [_at_workbook_cell(f, Path(xlsx), lines) for f in findings]
+
+
+def import_workbook(xlsx: Path | str, out_dir: Path | str, findings: list[Finding] | None = None) -> list[Path]:
+    """Write the YAML specs a workbook describes into `out_dir`; returns the files written.
+
+    The specs are checked first, as `spec check` would: errors raise SpecError and nothing is
+    written; warnings are appended to `findings`. Both point at the workbook's sheet and row."""
     out_dir = Path(out_dir)
-    docs = workbook_documents(xlsx)
+    docs, origins = _read_documents(Path(xlsx))
     root = out_dir.resolve()
     bad = [rel for rel in docs if Path(rel).is_absolute() or not (root / rel).resolve().is_relative_to(root)]
     if bad:
@@ -1054,6 +1177,12 @@ def import_workbook(xlsx: Path | str, out_dir: Path | str) -> list[Path]:
             "WB-PATH", Severity.ERROR, f"file {rel!r} is outside {out_dir}", stage="spec", file=str(xlsx),
             fix="use a path relative to the mappings folder") for rel in bad])
     texts = {rel: dump_yaml(doc) for rel, doc in docs.items()}     # everything rendered before writing
+    problems = check_documents(xlsx, docs, origins, texts)
+    errors = [f for f in problems if f.severity is Severity.ERROR]
+    if errors:
+        raise SpecError(f"the workbook's specs have {len(errors)} error(s); nothing was written", problems)
+    if findings is not None:
+        findings.extend(problems)
     written = []
     for rel, text in texts.items():
         path = out_dir / rel
