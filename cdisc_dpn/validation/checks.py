@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.spec.model import DatasetSpec
-from cdisc_dpn.validation.distinct import first_rows, joint_codes, on_distinct, value_codes
+from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
 
 TRIAL_DESIGN = frozenset({"TA", "TD", "TE", "TI", "TM", "TS", "TV"})
 

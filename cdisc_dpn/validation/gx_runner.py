@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.validation.distinct import first_rows, joint_codes, value_codes
+from cdisc_dpn.distinct import first_rows, joint_codes, value_codes
 
 TABLE_LEVEL = frozenset({"expect_table_columns_to_match_ordered_list", "expect_column_to_exist"})
 #: column map expectations whose verdict on a row depends only on that row's values
