@@ -193,3 +193,24 @@ def test_property_floats_exact(tmp_path, values):
     rows = read_dataset_json(tmp_path / "x.ndjson")["rows"]
     assert [r[0] for r in rows] == values
     assert [float(r[1]) for r in rows] == values
+
+
+def test_repeated_values_are_written_as_json_encodes_each_row(tmp_path):
+    # values are encoded once per distinct value: the rows must still be exactly what the
+    # standard json module writes for them, 0.0 and -0.0 kept apart, None as null
+    frame = pd.concat([_frame()] * 5, ignore_index=True)
+    frame["LBSTRESN"] = [0.0, -0.0] * 20
+    _write(tmp_path / "lb.json", frame)
+    doc = json.loads((tmp_path / "lb.json").read_text(encoding="utf-8"))
+    assert [row[4] for row in doc["rows"]] == [0.0, -0.0] * 20
+    assert [math.copysign(1, row[4]) for row in doc["rows"][:2]] == [1, -1]
+    assert [row[3] for row in doc["rows"][:8]] == ["3.9", "", None, "NEG", "\u00b5 ok in JSON", "7", "8", "9"]
+    text = (tmp_path / "lb.json").read_text(encoding="utf-8")
+    assert text.endswith(',"rows":' + json.dumps(doc["rows"], ensure_ascii=False, separators=(",", ":")) + "}\n")
+
+
+def test_integer_with_fraction_is_refused_with_its_first_rows(tmp_path):
+    frame = pd.concat([_frame()] * 3, ignore_index=True)
+    frame["LBSEQ"] = [1.0, 2.5] * 12
+    with pytest.raises(OutputError, match=r"rows \[2, 4, 6, 8, 10, 12, 14, 16, 18, 20\]"):
+        _write(tmp_path / "lb.json", frame)

@@ -129,8 +129,9 @@ def test_every_non_define_rule_has_a_failing_case():
 
 @pytest.mark.parametrize("rule_id", sorted(RULE_CASES))
 def test_rule_catches_its_defect(ct, rule_id):
-    result = run(ct, RULE_CASES[rule_id])
+    result = run(ct, RULE_CASES[rule_id], rule_ids=[rule_id])
     assert rule_id in codes(result), [f.render() for f in result.findings]
+    assert set(result.rule_counts) == {rule_id} and result.expectations == 0
     rule = next(r for r in load_catalogue().rules if r.id == rule_id)
     finding = next(f for f in result.findings if f.code == rule_id)
     assert finding.severity == rule.severity
@@ -251,12 +252,51 @@ def test_every_expectation_type_has_a_failing_case():
 @pytest.mark.parametrize("rule_id", sorted(EXPECTATION_CASES))
 def test_expectation_catches_its_defect(ct, rule_id):
     frame_change, domain_change = EXPECTATION_CASES[rule_id]
-    result = run(ct, frame_change, domain_change)
+    result = run(ct, frame_change, domain_change, rule_ids=[rule_id])
     assert rule_id in codes(result), [f.render() for f in result.findings]
+    assert set(result.rule_counts) == {rule_id} and result.rules_run == 0
     f = next(f for f in result.findings if f.code == rule_id)
     assert f.severity == load_catalogue().expectation(rule_id).severity
     assert f.extra.get("spec", "").startswith("mappings/")
     assert "{" not in f.message
+
+
+def test_rule_ids_select_what_runs(ct):
+    change = _cell("DM", "SEX", 0, "X")
+    both = run(ct, None, change, rule_ids=["DPN-GX-CT", "DPN-DY-001"])
+    assert set(both.rule_counts) == {"DPN-GX-CT", "DPN-DY-001"} and both.rules_run == 1
+    assert codes(both) == {"DPN-GX-CT"}
+    assert codes(run(ct, None, change, rule_ids=["DPN-DY-001"])) == set()
+    with pytest.raises(ValueError, match="DPN-NOPE"):
+        run(ct, rule_ids=["DPN-NOPE"])
+
+
+def _frame_cells(name, column, rows, value):
+    def fn(frame):
+        frame.loc[rows, column] = value
+        return frame
+    return _frame(name, fn)
+
+
+def test_expectations_on_distinct_values_flag_every_row_that_holds_a_bad_value(ct):
+    # a value repeated on many rows: checked once, reported on every row (unconditional and
+    # value-level expectations), counts complete; other columns' padding adds no rows
+    frames = st.frames()
+    lb = pd.concat([frames["LB"]] * 7, ignore_index=True)
+    lb["LBSEQ"] = lb.groupby("USUBJID").cumcount().astype(float) + 1
+    lb["LBLOBXFL"] = ""
+    bad_unit = lb.index[lb["LBTESTCD"] == "GLUC"]
+    lb.loc[bad_unit, "LBSTRESU"] = "mg/dL"
+    lb.loc[[0, 3], "LBTEST"] = "NOT A TEST NAME"
+    frames["LB"] = lb
+    result = validate_domains(st.domains(frames), ct, rule_ids=["DPN-GX-VL-UNIT", "DPN-GX-CT", "DPN-GX-CT-EXT"])
+    unit = sorted(f.row for f in result.findings if f.code == "DPN-GX-VL-UNIT")
+    assert result.rule_counts["DPN-GX-VL-UNIT"].failures == len(bad_unit)
+    assert unit == [r + 1 for r in sorted(bad_unit)][:len(unit)]
+    assert {f.value for f in result.findings if f.code == "DPN-GX-VL-UNIT"} == {"mg/dL"}
+    ct_rows = sorted(f.row for f in result.findings if f.variable == "LBTEST")
+    assert ct_rows == [1, 4]
+    assert sum(result.rule_counts[c].datasets.get("LB", 0) for c in ("DPN-GX-CT", "DPN-GX-CT-EXT")) == 2
 
 
 def test_expectation_finding_has_row_subject_value_and_provenance(ct):
@@ -370,8 +410,9 @@ def test_define_rule_catches_its_defect(tmp_path, ct, rule_id):
         assert isinstance(extra, VariableSpec)
     path = tmp_path / "define.xml"
     path.write_text(_define_xml(described, **options), encoding="utf-8")
-    result = validate_domains(domains, ct, define_path=path)
+    result = validate_domains(domains, ct, define_path=path, rule_ids=[rule_id])
     assert rule_id in codes(result), [f.render() for f in result.findings]
+    assert result.rules_run == 1
 
 
 def test_define_with_external_entity_is_not_resolved(tmp_path, ct):

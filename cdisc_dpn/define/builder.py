@@ -15,6 +15,7 @@ import pandas as pd
 from lxml import etree
 
 import cdisc_dpn
+from cdisc_dpn.distinct import first_rows, on_distinct, value_codes
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, Specs, SuppQualifierSpec,
@@ -317,7 +318,7 @@ class _DefineBuilder:
         declared_type = var.type if var is not None else (meta.type if meta is not None else None)
         is_num = declared_type == "Num" if declared_type else pd.api.types.is_numeric_dtype(series)
         loc = {"dataset": name, "variable": column}
-        values = dt.num_values(series) if is_num else dt.char_values(series)
+        values = dt.num_values(_distinct(series)) if is_num else dt.char_values(_distinct(series))
         length = sig = None
         if is_num:
             data_type, length, sig = dt.numeric_profile(values)
@@ -414,7 +415,7 @@ class _DefineBuilder:
             return out
         testcd = f"{spec.domain}TESTCD"
         if spec.dataset_class.upper().startswith("FINDINGS") and testcd in frame.columns:
-            codes = sorted({v for v in dt.char_values(frame[testcd])})
+            codes = sorted({v for v in dt.char_values(_distinct(frame[testcd]))})
             for suffix in VLM_RESULT_SUFFIXES:
                 column = f"{spec.domain}{suffix}"
                 if column not in frame.columns:
@@ -430,7 +431,7 @@ class _DefineBuilder:
         cache = self.__dict__.setdefault("_text_columns", {})
         key = (id(frame), variable)
         if key not in cache:
-            cache[key] = frame[variable].map(lambda v: _num_text(v) if isinstance(v, float) else str(v))
+            cache[key] = on_distinct(frame[variable], _where_text)
         return cache[key]
 
     def _subset(self, frame: pd.DataFrame, conds: tuple[WhereCondition, ...]) -> pd.Series:
@@ -468,7 +469,8 @@ class _DefineBuilder:
         rows = frame[self._subset(frame, vl.where_clause)]
         parent = spec.variable(column)
         is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
-        values = [_num_text(v) for v in dt.num_values(rows[column])] if is_num else dt.char_values(rows[column])
+        distinct = _distinct(rows[column])
+        values = [_num_text(v) for v in dt.num_values(distinct)] if is_num else dt.char_values(distinct)
         data_type = vl.data_type if vl.data_type in dt.DATA_TYPES else "text"
         if vl.data_type not in dt.DATA_TYPES:
             self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
@@ -480,7 +482,7 @@ class _DefineBuilder:
             length = vl.length or dt.byte_length(values)
         elif data_type in dt.NUMERIC_TYPES:
             if is_num:
-                inferred, length, sig = dt.numeric_profile(dt.num_values(rows[column]))
+                inferred, length, sig = dt.numeric_profile(dt.num_values(distinct))
             else:
                 length, sig = self._text_digits(values, data_type)
             if vl.length:
@@ -507,13 +509,13 @@ class _DefineBuilder:
         parent = spec.variable(column)
         is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
         if is_num:
-            nums = dt.num_values(rows[column])
+            nums = dt.num_values(_distinct(rows[column]))
             if not nums:
                 return None
             data_type, length, sig = dt.numeric_profile(nums)
             values = [_num_text(v) for v in nums]
         else:
-            values = dt.char_values(rows[column])
+            values = dt.char_values(_distinct(rows[column]))
             if not values:
                 return None
             data_type, length, sig = dt.char_value_profile(column, values)
@@ -536,13 +538,13 @@ class _DefineBuilder:
         test_col = f"{spec.domain}TEST"
         test = None
         if test_col in rows.columns and len(rows):
-            names = sorted({v for v in dt.char_values(rows[test_col]) if v})
+            names = sorted({v for v in dt.char_values(_distinct(rows[test_col])) if v})
             test = ", ".join(names) if names else None   # a where clause may cover several tests
         return f"{label} for {test or key}"
 
     def _supp_vlm(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> list[_Vlm]:
         name, frame = domain.spec.name, domain.frame
-        present = dt.char_values(frame["QNAM"])
+        present = dt.char_values(_distinct(frame["QNAM"]))
         declared = {q.qnam: q for q in (parent_spec.supplemental if parent_spec is not None else ())}
         order = [q for q in declared if q in set(present)] + sorted(set(present) - set(declared))
         out = []
@@ -556,7 +558,7 @@ class _DefineBuilder:
                                               fix="declare the qualifier under `supplemental` in the parent spec"))
             conds = (WhereCondition("QNAM", "EQ", (qnam,)),)
             rows = frame[self._subset(frame, conds)]
-            values = dt.char_values(rows["QVAL"])
+            values = dt.char_values(_distinct(rows["QVAL"]))
             data_type = (q.data_type if q is not None else "text") or "text"
             if data_type not in dt.DATA_TYPES:
                 self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
@@ -576,7 +578,7 @@ class _DefineBuilder:
                 method = self.add_method(f"{method_oid(name, 'QVAL')}.{_oid_part(qnam)}", f"{name}.QVAL ({qnam})",
                                          q.method or self.algorithm_summary(q.algorithm), q.algorithm)
             comment = self.add_comment(f"COM.{name}.QVAL.{_oid_part(qnam)}", q.comment if q is not None else None)
-            labels = dt.char_values(rows["QLABEL"]) if "QLABEL" in rows.columns else []
+            labels = dt.char_values(_distinct(rows["QLABEL"])) if "QLABEL" in rows.columns else []
             description = q.qlabel if q is not None else (labels[0] if labels else qnam)
             out.append(_Vlm(value_item_oid(name, "QVAL", _oid_part(qnam)), wc_oid, conds, qnam, description,
                             data_type, length, sig, q.codelist if q is not None else None, values,
@@ -604,6 +606,15 @@ def _param_text(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_param_text(v) for v in value)
     return str(value)
+
+
+def _distinct(series: pd.Series) -> pd.Series:
+    """The column's distinct values in order of first appearance (the profiles depend on nothing else)."""
+    return series.iloc[first_rows(value_codes(series))]
+
+
+def _where_text(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: _num_text(v) if isinstance(v, float) else str(v))
 
 
 def _num_text(value: float) -> str:

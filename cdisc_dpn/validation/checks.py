@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.spec.model import DatasetSpec
+from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
 
 TRIAL_DESIGN = frozenset({"TA", "TD", "TE", "TI", "TM", "TS", "TV"})
 
@@ -98,11 +99,18 @@ def text(series: pd.Series) -> pd.Series:
     """Values as stripped strings, missing as "" (numbers as they print, integral floats without .0)."""
     if pd.api.types.is_numeric_dtype(series.dtype):
         return number_text(series)
+    return on_distinct(series, _stripped_text)
+
+
+def _stripped_text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
 
 
 def number_text(series: pd.Series) -> pd.Series:
-    values = pd.to_numeric(series, errors="coerce").astype(float)
+    return on_distinct(pd.to_numeric(series, errors="coerce").astype(float), _number_text)
+
+
+def _number_text(values: pd.Series) -> pd.Series:
     out = values.astype(str)
     integral = values.notna() & np.isfinite(values) & (values == values.round())
     out[integral] = values[integral].astype(np.int64).astype(str)
@@ -133,7 +141,10 @@ def dataset_record(value: str = "", usubjid: str = "", **fields: Any) -> pd.Data
 
 def _comparable(values: pd.Series) -> pd.Series:
     """ISO 8601 text usable for prefix comparison ("" when not a plain date/datetime)."""
-    values = text(values)
+    return on_distinct(text(values), _comparable_text)
+
+
+def _comparable_text(values: pd.Series) -> pd.Series:
     ok = values.str.match(r"^[0-9]{4}") & ~values.str.contains("/", regex=False) & \
         ~values.str.contains("--", regex=False)
     return values.where(ok, "")
@@ -142,6 +153,14 @@ def _comparable(values: pd.Series) -> pd.Series:
 def iso_after(a: pd.Series, b: pd.Series) -> np.ndarray:
     """True where date/time a is after b, compared at the precision both have."""
     a, b = _comparable(a), _comparable(b)
+    pairs = joint_codes([value_codes(a), value_codes(b)], len(a))
+    first = first_rows(pairs)
+    if len(first) < len(a):
+        return _iso_after(a.iloc[first], b.iloc[first])[pairs]
+    return _iso_after(a, b)
+
+
+def _iso_after(a: pd.Series, b: pd.Series) -> np.ndarray:
     la, lb = a.str.len().to_numpy(), b.str.len().to_numpy()
     common = np.minimum(la, lb)
     valid = (la >= 4) & (lb >= 4)
@@ -154,7 +173,10 @@ def iso_after(a: pd.Series, b: pd.Series) -> np.ndarray:
 
 def full_date(values: pd.Series) -> pd.Series:
     """datetime64 of complete dates (first 10 characters YYYY-MM-DD), NaT otherwise."""
-    values = text(values)
+    return on_distinct(text(values), _full_date_text)
+
+
+def _full_date_text(values: pd.Series) -> pd.Series:
     head = values.str.slice(0, 10).where(values.str.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"))
     return pd.to_datetime(head, format="%Y-%m-%d", errors="coerce")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.terminology.ct import Terminology
 from cdisc_dpn.validation.catalogue import with_severities, Catalogue, load_catalogue, render
 from cdisc_dpn.validation.checks import CHECKS, CheckContext, Violation
-from cdisc_dpn.validation.gx_runner import GxRunner, Outcome
+from cdisc_dpn.validation.gx_runner import Outcome, shared_runner
 from cdisc_dpn.validation.suites import build_suite
 
 STAGE = "validate"
@@ -275,27 +275,45 @@ def _prepare(domains: Mapping[str, DomainFrame]) -> dict[str, _Dataset]:
     return out
 
 
+def _selected(catalogue: Catalogue, rule_ids: Collection[str] | None) -> frozenset[str] | None:
+    if rule_ids is None:
+        return None
+    selected = frozenset(rule_ids)
+    unknown = selected - {r.id for r in catalogue.rules} - set(catalogue.expectations)
+    if unknown:
+        raise ValueError(f"unknown rule id(s) {', '.join(sorted(unknown))}: not in {catalogue.file}")
+    return selected
+
+
 def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminology, *, specs: Specs | None = None,
                      define_path: Path | None = None, lengths: Mapping[str, Mapping[str, int]] | None = None,
                      rules_path: Path | None = None,
                      column_orders: Mapping[str, list[str]] | None = None,
-                     severities: Mapping[str, str] | None = None) -> ValidationResult:
+                     severities: Mapping[str, str] | None = None,
+                     rule_ids: Collection[str] | None = None) -> ValidationResult:
     """Run the spec-generated GX suites and the conformance rules on in-memory SDTM datasets.
 
     `lengths`: dataset -> variable -> declared XPT length (used when the spec has none, and for
     the define.xml length check). `column_orders` overrides the expected column list per dataset.
+    `rule_ids` runs only those expectation types and conformance rules (all when None); an id
+    that is in neither the catalogue's rules nor its expectations is a ValueError.
     """
     started = time.perf_counter()
     catalogue = with_severities(load_catalogue(rules_path), severities or {})
+    selected = _selected(catalogue, rule_ids)
     collector = _Collector(catalogue)
     datasets = _prepare(domains)
     lengths = lengths or {}
     expectations = 0
-    runner = GxRunner() if datasets else None
     for name, ds in datasets.items():
         suite = build_suite(ds.spec, terminology, lengths=lengths.get(name),
                             column_order=(column_orders or {}).get(name), catalogue=catalogue)
-        outcomes, ran = runner.run(suite, ds.frame)
+        if selected is not None:
+            suite = {**suite, "expectations": [e for e in suite["expectations"]
+                                               if e["meta"]["rule_id"] in selected]}
+            if not suite["expectations"]:
+                continue
+        outcomes, ran = shared_runner().run(suite, ds.frame)
         expectations += ran
         for outcome in outcomes:
             _gx_findings(outcome, ds, collector)
@@ -308,6 +326,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
     rules_run = 0
     for rule in catalogue.rules:
         chk = CHECKS[rule.check]
+        if selected is not None and rule.id not in selected:
+            continue
         if chk.needs_define and define is None:
             continue
         rules_run += 1

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn import __version__
+from cdisc_dpn.distinct import first_rows, value_codes
 from cdisc_dpn.errors import Finding, OutputError, Severity
 from cdisc_dpn.spec.oids import item_group_oid, item_oid
 from cdisc_dpn.xpt.checks import byte_lengths, char_values
@@ -152,6 +153,22 @@ def _column_values(frame: pd.DataFrame, meta: XptDataset, var: XptVariable) -> l
     return [None if math.isnan(v) else v for v in floats]
 
 
+def _column_json(frame: pd.DataFrame, meta: XptDataset, var: XptVariable) -> list[str]:
+    """The JSON text of every value of a column, encoded once per distinct value (exact codes:
+    same type, same bits) and spread back to the rows."""
+    codes = value_codes(frame[var.name])
+    first = first_rows(codes)
+    if len(first) == len(frame):
+        return [_dumps(v) for v in _column_values(frame, meta, var)]
+    try:
+        values = _column_values(frame[[var.name]].iloc[first], meta, var)
+    except OutputError:
+        _column_values(frame, meta, var)         # the same refusal, with the rows of the whole column
+        raise
+    texts = np.array([_dumps(v) for v in values], dtype=object)
+    return texts[codes].tolist()
+
+
 def _lengths(frame: pd.DataFrame, meta: XptDataset) -> dict[str, int]:
     lengths = {}
     for var in meta.variables:
@@ -221,26 +238,27 @@ def write_dataset_json(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDa
                                 created=created, source_system=source_system, file_oid=file_oid,
                                 originator=originator, db_last_modified=db_last_modified,
                                 metadata_ref=metadata_ref, lengths=lengths)
-    columns = [_column_values(frame, meta, var) for var in meta.variables]
+    columns = [_column_json(frame, meta, var) for var in meta.variables]
     rows = len(frame)
 
-    def chunks() -> Iterator[list[list[Any]]]:
+    def chunks() -> Iterator[list[str]]:
+        """Each row's JSON array text: the JSON of a list is its items' JSON joined by commas."""
         for start in range(0, rows, _ROWS_PER_CHUNK):
             stop = min(rows, start + _ROWS_PER_CHUNK)
-            yield [list(row) for row in zip(*(c[start:stop] for c in columns))] if columns else \
-                [[] for _ in range(start, stop)]
+            yield ["[" + ",".join(row) + "]" for row in zip(*(c[start:stop] for c in columns))] if columns else \
+                ["[]"] * (stop - start)
 
     def pieces() -> Iterator[bytes]:
         if ndjson:
             yield (_dumps(doc) + "\n").encode("utf-8")
             for chunk in chunks():
-                yield "".join(_dumps(row) + "\n" for row in chunk).encode("utf-8")
+                yield "".join(row + "\n" for row in chunk).encode("utf-8")
             return
         head = _dumps(doc)
         yield (head[:-1] + ',"rows":[').encode("utf-8")
         first = True
         for chunk in chunks():
-            text = _dumps(chunk)[1:-1]
+            text = ",".join(chunk)
             if text:
                 yield (text if first else "," + text).encode("utf-8")
                 first = False
