@@ -26,6 +26,15 @@ def _echo_findings(findings: list[Finding], limit: int = MAX_SHOWN) -> None:
         click.echo(f"  ... and {len(ordered) - limit} more (see the report)", err=True)
 
 
+def _echo_outcome(findings: list[Finding], limit: int = 10) -> None:
+    """Root causes first (each with its fix and what follows from it), then other errors, then the
+    warning and notice codes with counts (the lines come from cdisc_dpn.cascade.console_lines)."""
+    from cdisc_dpn.cascade import console_lines
+
+    for text, colour in console_lines(findings, limit=limit):
+        click.secho(text, fg=colour, err=True)
+
+
 def _fail(exc: CdiscDpnError) -> None:
     click.secho(f"error: {exc}", fg="red", err=True)
     _echo_findings([f for f in exc.findings if f.severity is Severity.ERROR] or exc.findings, limit=100)
@@ -119,8 +128,7 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
     mapped = sum(r["mapped"] for r in result.ledger_summary)
     click.echo(f"Raw rows: {mapped} mapped, {excluded} excluded with a reason, {unaccounted} unaccounted")
     click.echo(f"Findings: {counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices")
-    if counts["error"]:
-        _echo_findings([f for f in result.findings if f.severity is Severity.ERROR], limit=10)
+    _echo_outcome(result.findings)
     click.echo(f"Report:   {result.outputs.get('report_html')}")
     click.echo(f"Define:   {result.outputs.get('define')} (+ define.html)")
     click.echo(f"Manifest: {result.outputs.get('manifest')}")
@@ -158,7 +166,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
     click.echo(f"Validated {len(result.datasets)} datasets, {sum(result.datasets.values())} records, "
                f"{result.rules_run} rules, {result.expectations} expectations in {result.duration:.1f} s")
     click.echo(f"Findings: {counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices")
-    _echo_findings([f for f in result.findings if f.severity is Severity.ERROR], limit=10)
+    _echo_outcome(result.findings)
     click.echo(f"Report: {paths.get('html')}")
     sys.exit(EXIT_FINDINGS if counts["error"] else EXIT_OK)
 

@@ -10,6 +10,17 @@ from enum import Enum
 from typing import Any, Iterable
 
 
+VALUE_LIMIT = 60                   # characters of an offending value shown in a message
+
+
+def quote_value(value: Any, limit: int = VALUE_LIMIT) -> str:
+    """A value as it appears in messages: quoted, control characters escaped, long text cut with '...'."""
+    text = str(value)
+    shown = text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
+    return "'" + shown.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r") \
+        .replace("\t", "\\t") + "'"
+
+
 class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -40,11 +51,17 @@ class Finding:
     spec_file: str | None = None   # spec file, when `file` is the raw file
     fix: str | None = None         # what to do about it
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    cause: str | None = None       # on a root cause: what it broke, "DM" (dataset) or "DM.USUBJID" (variable)
+    caused_by: str | None = None   # on a consequence: the `cause` it follows from (reported under it)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value
         return {k: v for k, v in data.items() if v not in (None, {}, "")}
+
+    def shown_value(self, limit: int = VALUE_LIMIT) -> str:
+        """The offending value as quoted text, cut to `limit` characters ("" when there is none)."""
+        return quote_value(self.value, limit) if self.value is not None else ""
 
     def location(self) -> str:
         parts = []
@@ -70,6 +87,8 @@ class Finding:
 
     def render(self) -> str:
         text = f"[{self.severity.value.upper()} {self.code}] {self.message}"
+        if self.value is not None and str(self.value) not in self.message:
+            text += f": value {self.shown_value()}"
         loc = self.location()
         if loc:
             text += f" ({loc})"

@@ -18,6 +18,7 @@ from typing import Callable
 
 
 from cdisc_dpn import __version__
+from cdisc_dpn.cascade import group_consequences
 from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, count_by_severity
 from cdisc_dpn.mapping.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
@@ -194,8 +195,10 @@ def _created(config: RunConfig, specs: Specs) -> str:
     return str(value)
 
 
-def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
-    """Convert, write, validate and describe one study; raises CdiscDpnError for unusable input."""
+def run_pipeline(config: RunConfig, progress: Progress = _quiet, detail: Progress = _quiet) -> RunResult:
+    """Convert, write, validate and describe one study; raises CdiscDpnError for unusable input.
+
+    `progress` is called at each stage, `detail` with progress inside a stage (validation)."""
     timings: dict[str, float] = {}
     findings: list[Finding] = []
 
@@ -232,7 +235,8 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
     write_errors = [f for f in write_findings if f.severity is Severity.ERROR]
     if write_errors and not config.continue_on_write_errors:
         raise OutputError(f"{len(write_errors)} XPT constraint violation(s); nothing was written "
-                          f"(use --continue-on-write-errors to write anyway)", findings)
+                          f"(use --continue-on-write-errors to write anyway)",
+                          group_consequences(findings, specs, mapped.unavailable))
     timings["check"] = time.perf_counter() - t
 
     created = _created(config, specs)
@@ -242,7 +246,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
     tmp.chmod(0o755)                     # mkdtemp makes it private; the output is shared like any folder
     try:
         result = _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp, timings,
-                            stage)
+                            stage, unavailable=mapped.unavailable, detail=detail)
         _replace_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -254,7 +258,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
 
 
 def _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp: Path, timings,
-               stage) -> RunResult:
+               stage, unavailable=None, detail: Progress = _quiet) -> RunResult:
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
     from cdisc_dpn.validation import validate_domains, write_reports, write_suites
 
@@ -291,6 +295,7 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     timings["validate"] = time.perf_counter() - t
 
     t = stage("Writing reports and manifest")
+    findings = group_consequences(findings, specs, unavailable)
     all_findings = sorted(findings, key=lambda f: (f.severity.rank, f.stage, f.code, f.dataset or "",
                                                    f.file or "", f.source_row or 0, f.row or 0, f.message))
     full = _with_conversion_counts(validation, all_findings)

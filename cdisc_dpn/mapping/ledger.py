@@ -78,5 +78,6 @@ def build_ledger(specs: Specs, raw: dict[str, RawTable], result: MappingResult) 
             "LEDGER-UNACCOUNTED", Severity.ERROR,
             f"{len(rows)} raw row(s) of form {form!r} reached no SDTM dataset and no exclusion (rows {shown})",
             stage="ledger", file=str(group["file"].iloc[0]), source_row=int(rows[0]),
-            fix="map the form in a dataset spec, add a filter with a reason, or set exclude_reason for the form"))
+            fix="map the form in a dataset spec, add a filter with a reason, or set exclude_reason for the form",
+            extra={"form": str(form), "rows": len(rows)}))
     return Ledger(frame), findings
