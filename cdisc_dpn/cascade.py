@@ -106,7 +106,7 @@ def _follows(f: Finding, scope: _Scope) -> bool:
         # a conformance rule linking records across datasets by the empty key (e.g. USUBJID in DM),
         # or the key copied into a dataset built from the broken one
         return "rule" in (f.extra or {}) or f.dataset in scope.readers
-    if scope.key_variable and f.variable is None and f.dataset in scope.readers:
+    if scope.key_variable and f.variable is None and f.dataset in scope.readers and f.stage == "validate":
         return True                         # record keys of a dataset built from the broken one
     return False
 
@@ -196,6 +196,6 @@ def console_lines(findings: list[Finding], limit: int = 10) -> list[tuple[str, s
         if counts or following:
             total = sum(n for _c, n in counts)
             lines.append((f"{severity.value.capitalize()}s ({total}" + (f", plus {following} following from the root "
-                          f"causes" if following else "") + "): " + ", ".join(f"{code} {n}" for code, n in counts),
-                          colour))
+                          f"causes" if following else "") + ")" + (": " if counts else "")
+                          + ", ".join(f"{code} {n}" for code, n in counts), colour))
     return lines

@@ -299,7 +299,7 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     all_findings = sorted(findings, key=lambda f: (f.severity.rank, f.stage, f.code, f.dataset or "",
                                                    f.file or "", f.source_row or 0, f.row or 0, f.message))
     full = _with_conversion_counts(validation, all_findings)
-    report_paths = write_reports(full, report_dir, run_id=run_id)
+    report_paths = write_reports(full, report_dir, run_id=run_id, ledger=ledger.by_form())
     ledger_path = report_dir / "ledger.csv"
     ledger.rows.to_csv(ledger_path, index=False, lineterminator="\n")
     result = RunResult(tmp, {n: len(d) for n, d in domains.items()}, all_findings, timings=timings,
