@@ -141,8 +141,8 @@ def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.S
         ctx.findings.append(_not_built(ctx.dataset, call, exc, target.name))
         return None
     except MappingProblem as exc:
-        ctx.findings.append(_finding(ctx.dataset, f"{target.name}: {exc}", call.where, variable=target.name,
-                                     fix=exc.fix or "correct the algorithm parameters in the spec",
+        ctx.findings.append(_finding(ctx.dataset, f"{_what(ctx.dataset, target.name)}: {exc}", call.where,
+                                     variable=target.name, fix=exc.fix or "correct the algorithm parameters in the spec",
                                      cause=_what(ctx.dataset, target.name)))
         return None
     except Exception as exc:  # noqa: BLE001 - a data shape the algorithm did not expect: report, never crash

@@ -68,7 +68,8 @@ def _need_columns(ds: DatasetSpec, frame: pd.DataFrame, columns, form: str, wher
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         hints = "".join(suggest_columns(c, frame.columns) for c in missing)
-        raise _problem(ds, f"{purpose + ': ' if purpose else ''}{form} has no column {', '.join(missing)}{hints}; "
+        names = ", ".join(repr(c) for c in missing)
+        raise _problem(ds, f"{purpose + ': ' if purpose else ''}{form} has no column {names}{hints}; "
                        f"{ds.name} cannot be built", where,
                        "correct the column name in the spec (raw names are case-sensitive) or re-export the "
                        "form with that column")

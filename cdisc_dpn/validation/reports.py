@@ -256,8 +256,11 @@ def report_html(result: ValidationResult, run_id: str, ledger: list[dict] | None
                    "<th>Description</th></tr>")
         for r in fired:
             ds = ", ".join(f"{k} ({v})" for k, v in r["datasets"].items())
+            under = following[r["rule_id"]]
+            note = (" (all under root causes)" if under >= r["failures"] else f" ({under} under root causes)") \
+                if under else ""
             out.append(f"<tr class=\"fired\"><td><a href=\"#{_e(_anchor('rule', r['rule_id']))}\">{_e(r['rule_id'])}</a></td>"
-                       f"<td class=\"{_e(r['severity'])}\">{_e(r['severity'])}</td><td class=n>{r['failures']}</td>"
+                       f"<td class=\"{_e(r['severity'])}\">{_e(r['severity'])}</td><td class=n>{r['failures']}{note}</td>"
                        f"<td>{_e(ds)}</td><td>{_e(r['description'])}</td></tr>")
         out.append("</table>")
     else:
@@ -279,7 +282,7 @@ def report_html(result: ValidationResult, run_id: str, ledger: list[dict] | None
     for r in fired:
         code = r["rule_id"]
         items = by_rule.get(code, [])
-        note = f"; {following[code]} more under root causes" if following[code] else ""
+        note = (f"; {following[code]} of them listed under root causes" if following[code] else "")
         out.append(f"<details id=\"{_e(_anchor('rule', code))}\"><summary><span class=\"{_e(r['severity'])}\">"
                    f"{_e(code)}</span> {_e(r['description'])} — {r['failures']} failure(s){note}</summary>")
         by_ds: dict[str, list[Finding]] = {}
