@@ -330,6 +330,9 @@ def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Spe
     loaded = read_folder(Path(folder), specs)
     if terminology is None:
         terminology = load_terminology(specs.terminology if specs is not None else None)
+    if define_path is not None and specs is None:      # no specs: define.xml says which terms the study uses
+        from cdisc_dpn.validation.define_meta import read_define_codelists, with_define_codelists
+        loaded, terminology = with_define_codelists(loaded, terminology, read_define_codelists(Path(define_path)))
     result = validate_domains(loaded.domains, terminology, specs=specs, define_path=define_path,
                               lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders)
     result.duration = time.perf_counter() - started
