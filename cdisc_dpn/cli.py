@@ -42,25 +42,47 @@ def _fail(exc: CdiscDpnError) -> None:
 
 
 class _Stages:
-    """Prints each stage with the time the previous one took."""
+    """Prints each stage with the time the previous one took, and progress inside a stage."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.started = None
         self.count = 0
+        self.label = ""
+        self.last_detail = None
+        self.tty = sys.stderr.isatty()
+
+    def _close(self) -> None:
+        if self.started is None or self.quiet:
+            return
+        if self.tty and self.last_detail is not None:      # put the stage label back over the progress text
+            click.echo(f"\r\033[K[{self.count}] {self.label} ...", err=True, nl=False)
+        click.echo(f" ({time.perf_counter() - self.started:.1f} s)", err=True)
 
     def __call__(self, label: str) -> None:
-        now = time.perf_counter()
-        if self.started is not None and not self.quiet:
-            click.echo(f" ({now - self.started:.1f} s)", err=True)
+        self._close()
         self.count += 1
-        self.started = now
+        self.started = time.perf_counter()
+        self.label = label
+        self.last_detail = None
         if not self.quiet:
             click.echo(f"[{self.count}] {label} ...", err=True, nl=False)
 
     def done(self) -> None:
-        if self.started is not None and not self.quiet:
-            click.echo(f" ({time.perf_counter() - self.started:.1f} s)", err=True)
+        self._close()
+        self.started = None
+
+    def detail(self, message: str) -> None:
+        """Progress inside a stage: rewritten in place on a terminal, a line every 10 s in a log."""
+        if self.quiet:
+            return
+        now = time.perf_counter()
+        if self.tty:
+            click.echo(f"\r\033[K[{self.count}] {self.label} ... {message}", err=True, nl=False)
+            self.last_detail = now
+        elif now - (self.last_detail or self.started or now) >= 10:
+            click.echo(f"\n    {message} ...", err=True, nl=False)
+            self.last_detail = now
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,7 +135,7 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
                        ndjson=ndjson, split_bytes=split_size or DEFAULT_SPLIT_BYTES)
     stages = _Stages(quiet)
     try:
-        result = run_pipeline(config, progress=stages)
+        result = run_pipeline(config, progress=stages, detail=stages.detail)
     except CdiscDpnError as exc:
         stages.done()
         _fail(exc)
@@ -148,6 +170,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
     """Validate a folder of SDTM XPT files (from any tool)."""
     from cdisc_dpn.validation import validate_folder, write_reports
 
+    stages = _Stages(quiet=False)
     try:
         specs = None
         if study_dir is not None:
@@ -157,9 +180,12 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
         if not any(folder.glob("*.xpt")):
             click.secho(f"error: no .xpt files in {folder}", fg="red", err=True)
             sys.exit(EXIT_INPUT)
-        result = validate_folder(folder, define_path=define_path, specs=specs)
+        stages("Validating")
+        result = validate_folder(folder, define_path=define_path, specs=specs, progress=stages.detail)
     except CdiscDpnError as exc:
+        stages.done()
         _fail(exc)
+    stages.done()
     report_dir = report_dir or folder.parent / "report-validate"
     paths = write_reports(result, report_dir, run_id="validate")
     counts = result.failures_by_severity()

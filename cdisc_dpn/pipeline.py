@@ -288,7 +288,7 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     t = stage("Validating (expectation suites + conformance rules)")
     write_suites([d.spec for d in domains.values()], terminology, report_dir / "suites")
     validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths,
-                                  severities=specs.study.validation.get("severity") or {})
+                                  severities=specs.study.validation.get("severity") or {}, progress=detail)
     validation.define_file = "sdtm/define.xml"          # relative: reports must not name the temporary folder
     findings.extend(validation.findings)
     run_id = _run_id(config, specs, raw)
