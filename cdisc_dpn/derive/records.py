@@ -56,8 +56,16 @@ def sum_items(ctx: MappingContext, params: dict) -> pd.DataFrame:
     first = items.groupby(group_by, sort=False, dropna=False).head(1).set_index(group_by, drop=False)
     incomplete = [k for k, ok in complete.items() if not ok]
     if incomplete:
-        ctx.findings.append(ctx_finding(ctx, "DRV-TOTAL-INCOMPLETE", Severity.WARNING,
-                                        f"{len(incomplete)} assessment(s) lack item scores; no total derived for them"))
+        scored = frame[frame["_score"].notna()].groupby(group_by, sort=False, dropna=False)["_code"].agg(set)
+        for key in incomplete:
+            ident = dict(zip(group_by, key if isinstance(key, tuple) else (key,)))
+            absent = [c for c in codes if c not in scored.get(key, set())]
+            where = ", ".join(f"{k} {format_number(v) if isinstance(v, float) else v}" for k, v in ident.items())
+            finding = ctx_finding(ctx, "DRV-TOTAL-INCOMPLETE", Severity.WARNING,
+                                  f"no total derived for {where}: {len(absent)} of {len(codes)} item score(s) "
+                                  f"missing", usubjid=str(ident.get("USUBJID", "")) or None,
+                                  fix="query the site for the missing item scores, or accept that no total is derived")
+            ctx.findings.append(replace(finding, value=", ".join(absent), variable=item_var))
     keep = complete[complete].index
     groups = first.loc[keep] if len(keep) else first.iloc[0:0]
     values = totals.loc[keep]
