@@ -19,7 +19,7 @@ from typing import Callable
 
 from cdisc_dpn import __version__
 from cdisc_dpn.cascade import group_consequences
-from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, count_by_severity
+from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, code_description, count_by_severity
 from cdisc_dpn.mapping.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.frames import DomainFrame
@@ -326,7 +326,9 @@ def _with_conversion_counts(validation, all_findings: list[Finding]):
             continue
         rc = counts.get(f.code)
         if rc is None:
-            rc = counts[f.code] = RuleCount(f.code, f.severity.value, f"{f.stage} stage: {f.code}", "conversion")
+            description = code_description(f.code) or f"{f.stage} stage: {f.code}"
+            rc = counts[f.code] = RuleCount(f.code, f.severity.value, f"{description} ({f.stage} stage)",
+                                            "conversion")
         rc.failures += 1
         rc.listed += 1
         if f.dataset:
