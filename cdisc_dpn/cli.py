@@ -18,12 +18,16 @@ MAX_SHOWN = 25
 
 
 def _echo_findings(findings: list[Finding], limit: int = MAX_SHOWN) -> None:
-    ordered = sorted(findings, key=lambda f: f.severity.rank)
+    """Root causes first; findings that follow from a cause are counted, not repeated."""
+    ordered = sorted((f for f in findings if not f.caused_by), key=lambda f: (f.severity.rank, f.cause is None))
+    following = len(findings) - len(ordered)
     for f in ordered[:limit]:
         colour = {"error": "red", "warning": "yellow"}.get(f.severity.value)
         click.secho(f"  {f.render()}", fg=colour, err=True)
     if len(ordered) > limit:
         click.echo(f"  ... and {len(ordered) - limit} more (see the report)", err=True)
+    if following:
+        click.echo(f"  ({following} more finding(s) follow from the root causes above)", err=True)
 
 
 def _echo_outcome(findings: list[Finding], limit: int = 10) -> None:
