@@ -81,12 +81,25 @@ class OutputFolder(click.Path):
 
 
 def _echo_findings(findings: list[Finding], limit: int = MAX_SHOWN) -> None:
-    ordered = sorted(findings, key=lambda f: f.severity.rank)
+    """Root causes first; findings that follow from a cause are counted, not repeated."""
+    ordered = sorted((f for f in findings if not f.caused_by), key=lambda f: (f.severity.rank, f.cause is None))
+    following = len(findings) - len(ordered)
     for f in ordered[:limit]:
         colour = {"error": "red", "warning": "yellow"}.get(f.severity.value)
         click.secho(f"  {f.render()}", fg=colour, err=True)
     if len(ordered) > limit:
         click.echo(f"  ... and {len(ordered) - limit} more (see the report)", err=True)
+    if following:
+        click.echo(f"  ({following} more finding(s) follow from the root causes above)", err=True)
+
+
+def _echo_outcome(findings: list[Finding], limit: int = 10) -> None:
+    """Root causes first (each with its fix and what follows from it), then other errors, then the
+    warning and notice codes with counts (the lines come from cdisc_dpn.cascade.console_lines)."""
+    from cdisc_dpn.cascade import console_lines
+
+    for text, colour in console_lines(findings, limit=limit):
+        click.secho(text, fg=colour, err=True)
 
 
 def _fail(exc: CdiscDpnError) -> None:
@@ -96,25 +109,47 @@ def _fail(exc: CdiscDpnError) -> None:
 
 
 class _Stages:
-    """Prints each stage with the time the previous one took."""
+    """Prints each stage with the time the previous one took, and progress inside a stage."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.started = None
         self.count = 0
+        self.label = ""
+        self.last_detail = None
+        self.tty = sys.stderr.isatty()
+
+    def _close(self) -> None:
+        if self.started is None or self.quiet:
+            return
+        if self.tty and self.last_detail is not None:      # put the stage label back over the progress text
+            click.echo(f"\r\033[K[{self.count}] {self.label} ...", err=True, nl=False)
+        click.echo(f" ({time.perf_counter() - self.started:.1f} s)", err=True)
 
     def __call__(self, label: str) -> None:
-        now = time.perf_counter()
-        if self.started is not None and not self.quiet:
-            click.echo(f" ({now - self.started:.1f} s)", err=True)
+        self._close()
         self.count += 1
-        self.started = now
+        self.started = time.perf_counter()
+        self.label = label
+        self.last_detail = None
         if not self.quiet:
             click.echo(f"[{self.count}] {label} ...", err=True, nl=False)
 
     def done(self) -> None:
-        if self.started is not None and not self.quiet:
-            click.echo(f" ({time.perf_counter() - self.started:.1f} s)", err=True)
+        self._close()
+        self.started = None
+
+    def detail(self, message: str) -> None:
+        """Progress inside a stage: rewritten in place on a terminal, a line every 10 s in a log."""
+        if self.quiet:
+            return
+        now = time.perf_counter()
+        if self.tty:
+            click.echo(f"\r\033[K[{self.count}] {self.label} ... {message}", err=True, nl=False)
+            self.last_detail = now
+        elif now - (self.last_detail or self.started or now) >= 10:
+            click.echo(f"\n    {message} ...", err=True, nl=False)
+            self.last_detail = now
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -170,7 +205,7 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
 
     stages = _Stages(quiet)
     try:
-        result = run_pipeline(config, progress=stages)
+        result = run_pipeline(config, progress=stages, detail=stages.detail)
     except CdiscDpnError as exc:
         stages.done()
         _fail(exc)
@@ -192,8 +227,7 @@ def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data
     mapped = sum(r["mapped"] for r in result.ledger_summary)
     click.echo(f"Raw rows: {mapped} mapped, {excluded} excluded with a reason, {unaccounted} unaccounted")
     click.echo(f"Findings: {counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices")
-    if counts["error"]:
-        _echo_findings([f for f in result.findings if f.severity is Severity.ERROR], limit=10)
+    _echo_outcome(result.findings)
     click.echo(f"Report:   {result.outputs.get('report_html')}")
     click.echo(f"Define:   {result.outputs.get('define')} (+ define.html)")
     click.echo(f"Manifest: {result.outputs.get('manifest')}")
@@ -227,6 +261,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
     """Validate a folder of SDTM XPT files (from any tool)."""
     from cdisc_dpn.validation import validate_folder, write_reports
 
+    stages = _Stages(quiet=False)
     try:
         specs = None
         if study_dir is not None:
@@ -242,15 +277,18 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
             click.secho(f"error: the report folder cannot be written: {unwritable} (choose one with --report)",
                         fg="red", err=True)
             sys.exit(EXIT_INPUT)
-        result = validate_folder(folder, define_path=define_path, specs=specs)
+        stages("Validating")
+        result = validate_folder(folder, define_path=define_path, specs=specs, progress=stages.detail)
     except CdiscDpnError as exc:
+        stages.done()
         _fail(exc)
+    stages.done()
     paths = write_reports(result, report_dir, run_id="validate")
     counts = result.failures_by_severity()
     click.echo(f"Validated {len(result.datasets)} datasets, {sum(result.datasets.values())} records, "
                f"{result.rules_run} rules, {result.expectations} expectations in {result.duration:.1f} s")
     click.echo(f"Findings: {counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices")
-    _echo_findings([f for f in result.findings if f.severity is Severity.ERROR], limit=10)
+    _echo_outcome(result.findings)
     click.echo(f"Report: {paths.get('html')}")
     sys.exit(EXIT_FINDINGS if counts["error"] else EXIT_OK)
 

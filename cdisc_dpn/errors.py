@@ -7,7 +7,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, asdict
 from enum import Enum
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
+
+
+VALUE_LIMIT = 60                   # characters of an offending value shown in a message
+
+
+def quote_value(value: Any, limit: int = VALUE_LIMIT) -> str:
+    """A value as it appears in messages: quoted, control characters escaped, long text cut with '...'."""
+    text = str(value)
+    shown = text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
+    return "'" + shown.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r") \
+        .replace("\t", "\\t") + "'"
 
 
 class Severity(str, Enum):
@@ -40,11 +53,17 @@ class Finding:
     spec_file: str | None = None   # spec file, when `file` is the raw file
     fix: str | None = None         # what to do about it
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    cause: str | None = None       # on a root cause: what it broke, "DM" (dataset) or "DM.USUBJID" (variable)
+    caused_by: str | None = None   # on a consequence: the `cause` it follows from (reported under it)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value
         return {k: v for k, v in data.items() if v not in (None, {}, "")}
+
+    def shown_value(self, limit: int = VALUE_LIMIT) -> str:
+        """The offending value as quoted text, cut to `limit` characters ("" when there is none)."""
+        return quote_value(self.value, limit) if self.value is not None else ""
 
     def location(self) -> str:
         parts = []
@@ -70,12 +89,28 @@ class Finding:
 
     def render(self) -> str:
         text = f"[{self.severity.value.upper()} {self.code}] {self.message}"
+        if self.value is not None and str(self.value) not in self.message:
+            text += f": value {self.shown_value()}"
         loc = self.location()
         if loc:
             text += f" ({loc})"
         if self.fix:
             text += f" -> {self.fix}"
         return text
+
+
+@lru_cache(maxsize=1)
+def _code_descriptions() -> dict[str, str]:
+    import yaml
+
+    path = Path(__file__).with_name("finding_codes.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return {str(k): str(v) for k, v in (data or {}).items()}
+
+
+def code_description(code: str) -> str:
+    """What a conversion finding code means (cdisc_dpn/finding_codes.yaml); "" when not described."""
+    return _code_descriptions().get(code, "")
 
 
 def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:

@@ -18,7 +18,8 @@ from typing import Callable
 
 
 from cdisc_dpn import __version__
-from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, count_by_severity
+from cdisc_dpn.cascade import group_consequences
+from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, code_description, count_by_severity
 from cdisc_dpn.mapping.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.frames import DomainFrame
@@ -208,13 +209,15 @@ def _created(config: RunConfig, specs: Specs) -> str:
     return str(value)
 
 
-def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
+def run_pipeline(config: RunConfig, progress: Progress = _quiet, detail: Progress = _quiet) -> RunResult:
     """Convert, write, validate and describe one study; raises CdiscDpnError for unusable input
-    (also when another run holds the output folder) and RunInterrupted on SIGTERM/SIGINT."""
+    (also when another run holds the output folder) and RunInterrupted on SIGTERM/SIGINT.
+
+    `progress` is called at each stage, `detail` with progress inside a stage (validation)."""
     check_output_folder(config)
     try:
         with claim_output(config.out_dir.resolve()) as claim:
-            return _convert_and_publish(config, progress, claim)
+            return _convert_and_publish(config, progress, claim, detail)
     except FolderBusy as exc:
         raise InputError(str(exc), [Finding(
             "RUN-OUTPUT-LOCKED", Severity.ERROR, str(exc), stage="run", file=str(config.out_dir),
@@ -222,7 +225,8 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
             fix="wait for that run to finish, or choose another --out folder")]) from None
 
 
-def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputClaim) -> RunResult:
+def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputClaim,
+                         detail: Progress = _quiet) -> RunResult:
     """Every stage, then the finished folder swapped in through the claim."""
     timings: dict[str, float] = {}
     findings: list[Finding] = []
@@ -259,14 +263,15 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
     write_errors = [f for f in write_findings if f.severity is Severity.ERROR]
     if write_errors and not config.continue_on_write_errors:
         raise OutputError(f"{len(write_errors)} XPT constraint violation(s); nothing was written "
-                          f"(use --continue-on-write-errors to write anyway)", findings)
+                          f"(use --continue-on-write-errors to write anyway)",
+                          group_consequences(findings, specs, mapped.unavailable))
     timings["check"] = time.perf_counter() - t
 
     created = _created(config, specs)
     tmp = claim.new_temp()
     try:
         result = _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp, timings,
-                            stage)
+                            stage, unavailable=mapped.unavailable, detail=detail)
         out_dir, result.replaced, result.kept_clean = publish_output(claim, tmp, result.exit_code == 1)
     except BaseException:
         claim.discard(tmp)
@@ -280,7 +285,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
 
 
 def _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp: Path, timings,
-               stage) -> RunResult:
+               stage, unavailable=None, detail: Progress = _quiet) -> RunResult:
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
     from cdisc_dpn.validation import validate_domains, write_reports, write_suites
 
@@ -310,17 +315,18 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     t = stage("Validating (expectation suites + conformance rules)")
     write_suites([d.spec for d in domains.values()], terminology, report_dir / "suites")
     validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths,
-                                  severities=specs.study.validation.get("severity") or {})
+                                  severities=specs.study.validation.get("severity") or {}, progress=detail)
     validation.define_file = "sdtm/define.xml"          # relative: reports must not name the temporary folder
     findings.extend(validation.findings)
     run_id = _run_id(config, specs, raw)
     timings["validate"] = time.perf_counter() - t
 
     t = stage("Writing reports and manifest")
+    findings = group_consequences(findings, specs, unavailable)
     all_findings = sorted(findings, key=lambda f: (f.severity.rank, f.stage, f.code, f.dataset or "",
                                                    f.file or "", f.source_row or 0, f.row or 0, f.message))
     full = _with_conversion_counts(validation, all_findings)
-    report_paths = write_reports(full, report_dir, run_id=run_id)
+    report_paths = write_reports(full, report_dir, run_id=run_id, ledger=ledger.by_form())
     ledger_path = report_dir / "ledger.csv"
     ledger.rows.to_csv(ledger_path, index=False, lineterminator="\n")
     result = RunResult(tmp, {n: len(d) for n, d in domains.items()}, all_findings, timings=timings,
@@ -347,7 +353,9 @@ def _with_conversion_counts(validation, all_findings: list[Finding]):
             continue
         rc = counts.get(f.code)
         if rc is None:
-            rc = counts[f.code] = RuleCount(f.code, f.severity.value, f"{f.stage} stage: {f.code}", "conversion")
+            description = code_description(f.code) or f"{f.stage} stage: {f.code}"
+            rc = counts[f.code] = RuleCount(f.code, f.severity.value, f"{description} ({f.stage} stage)",
+                                            "conversion")
         rc.failures += 1
         rc.listed += 1
         if f.dataset:

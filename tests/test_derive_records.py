@@ -72,6 +72,9 @@ def test_incomplete_items_give_no_total_and_a_warning(scores):
     rows = sum_items(ctx, SUM)
     assert rows["USUBJID"].tolist() == ["S2"]
     assert [f.code for f in ctx.findings] == ["DRV-TOTAL-INCOMPLETE"]
+    f = ctx.findings[0]
+    assert f.usubjid == "S1" and f.value        # which subject and which item codes lack a score
+    assert "S1" in f.message and "{" not in f.message
 
 
 BANDS = [{"max": 5, "value": "NO NEUROPATHY"}, {"max": 8, "value": "MILD NEUROPATHY"},
@@ -155,6 +158,7 @@ def test_bmi_uses_same_visit_height_else_the_latest_earlier_one():
     assert rows[["USUBJID", "VISITNUM", "VSSTRESN", "VSORRES"]].values.tolist() == [
         ["S1", 1.0, 25.0, "25"], ["S1", 2.0, 26.0, "26"]]
     assert [f.code for f in ctx.findings] == ["DRV-RATIO-INPUT"]        # S2 has no height
+    assert ctx.findings[0].usubjid == "S2" and ctx.findings[0].value == "80"
 
 
 def test_denominator_after_the_numerator_is_not_carried_back():

@@ -178,7 +178,8 @@ def test_ts_required_parameters_are_codes_of_c66738(ct):
             assert set(rule.params["required"]) <= terms, set(rule.params["required"]) - terms
 
 
-def test_rows_listed_are_capped_but_counted(ct):
+def test_every_failing_row_is_listed_and_counted(ct):
+    """No 50-row cap: a data manager raises a query per row from the full list (report.json/xlsx)."""
     def change(frames):
         frames["LB"]["LBSTRESU"] = frames["LB"]["LBSTRESU"].where(frames["LB"]["LBTESTCD"] != "GLUC", "mg/dL")
     frames = st.frames()
@@ -189,8 +190,10 @@ def test_rows_listed_are_capped_but_counted(ct):
     frames["LB"] = big
     result = validate_domains(st.domains(frames), ct)
     rc = result.rule_counts["DPN-GX-VL-UNIT"]
-    assert rc.failures == 180 and rc.listed == 50
-    assert len([f for f in result.findings if f.code == "DPN-GX-VL-UNIT"]) == 50
+    assert rc.failures == 180 and rc.listed == 180
+    listed = [f for f in result.findings if f.code == "DPN-GX-VL-UNIT"]
+    assert len(listed) == 180 and len({f.row for f in listed}) == 180
+    assert all(f.value == "mg/dL" for f in listed)
 
 
 # --------------------------------------------------------------------------- generated expectations

@@ -63,9 +63,19 @@ def test_report_xlsx_layout_and_formula_neutralised(tmp_path, broken_result):
     from openpyxl import load_workbook
     path = write_reports(broken_result, tmp_path, run_id="r")["xlsx"]
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Dataset Summary", "Issue Summary", "Details"]
+    assert wb.sheetnames == ["Dataset Summary", "Issue Summary", "Details", "Rules"]
     values = [c.value for row in wb["Details"].iter_rows() for c in row]
-    assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+    assert not any(isinstance(v, str) and v.startswith(("=", "+", "-", "@")) for v in values)
+    for ws in wb.worksheets:           # a data manager filters and scrolls every sheet
+        assert ws.freeze_panes == "A2", ws.title
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title
+    rules = [[c.value for c in row] for row in wb["Rules"].iter_rows()]
+    assert rules[0] == ["Rule ID", "Severity", "Description", "Source", "Kind", "Found"]
+    by_id = {r[0]: r for r in rules[1:]}
+    assert by_id["DPN-DY-001"][1] == "Error" and by_id["DPN-DY-001"][5] == 1
+    assert by_id["DPN-DY-001"][3].startswith("cdisc_dpn/validation/rules.yaml:")
+    found = [r[5] for r in rules[1:]]
+    assert found.index(0) > 0 and all(n == 0 for n in found[found.index(0):]), "fired rules first"
     assert wb.properties.created.year == 2000 and wb.properties.modified.year == 2000
     with zipfile.ZipFile(path) as z:
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
@@ -96,3 +106,67 @@ def test_validate_folder_on_xpt_written_by_another_tool(tmp_path):
     assert not any(f.code == "DPN-GX-COL-ORDER" for f in result.findings)
     spec_refs = {f.extra.get("spec") for f in result.findings if f.code == "DPN-GX-CT"}
     assert spec_refs == {"SDTMIG 3.4 AE.AESEV"}
+
+
+def test_reports_keep_every_finding_and_rank_fired_rules_first(tmp_path):
+    """No 50-row cap in report.json and report.xlsx; report.html caps and points to the XLSX."""
+    from openpyxl import load_workbook
+
+    frames = st.frames()
+    ae = frames["AE"]
+    many = pd.concat([ae] * 40, ignore_index=True)
+    many["AESEQ"] = range(1, len(many) + 1)
+    many["AESEV"] = "VERY BAD"                          # every row off the non-extensible codelist
+    frames["AE"] = many
+    result = validate_domains(st.domains(frames), st.terminology())
+    paths = write_reports(result, tmp_path, run_id="r")
+    data = json.loads(paths["json"].read_text())
+    listed = [f for f in data["findings"] if f["code"] == "DPN-GX-CT" and f["variable"] == "AESEV"]
+    assert len(listed) == len(many) > 50
+    assert all(f["value"] == "VERY BAD" and f["row"] for f in listed)
+    rules = data["rules"]
+    fired = [r["failures"] > 0 for r in rules]
+    assert fired == sorted(fired, reverse=True)
+    ranks = [(["error", "warning", "notice"].index(r["severity"]), -r["failures"]) for r in rules if r["failures"]]
+    assert ranks == sorted(ranks)
+    wb = load_workbook(paths["xlsx"])
+    rows = [[c.value for c in r] for r in wb["Details"].iter_rows(min_row=2)]
+    assert sum(1 for r in rows if r[3] == "DPN-GX-CT" and r[4] == "AESEV") == len(many)
+    html = paths["html"].read_text()
+    assert f"Showing 50 of {len(many)}" in html and 'href="report.xlsx"' in html
+    assert "{'" not in html                             # no raw Python dict anywhere
+
+
+def test_report_cells_are_strings_not_python_objects(tmp_path, broken_result):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(write_reports(broken_result, tmp_path, run_id="r")["xlsx"])
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=2):
+            for c in row:
+                assert c.value is None or isinstance(c.value, (str, int, float)), (ws.title, c.value)
+                assert not (isinstance(c.value, str) and c.value.startswith("{'")), (ws.title, c.value)
+
+
+def test_formula_like_values_are_neutralised_in_every_sheet(tmp_path):
+    from openpyxl import load_workbook
+
+    from cdisc_dpn.errors import Finding, Severity
+    from cdisc_dpn.validation.runner import RuleCount, ValidationResult
+
+    values = ["=1+1", "+CMD|' /C calc'!A0", "-2+3", "@SUM(A1)", " =HYPERLINK(1)"]
+    findings = [Finding("MAP-TERM", Severity.WARNING, f"collected value not in codelist ({i})", stage="map",
+                        dataset="AE", variable="AESEV", value=v, file="ae.csv", source_row=i + 2, column="SEV",
+                        spec_file="mappings/ae.yaml", spec_line=40) for i, v in enumerate(values)]
+    result = ValidationResult(findings, {"MAP-TERM": RuleCount("MAP-TERM", "warning", "=descr", "conversion",
+                                                               len(values), len(values), {"AE": len(values)})},
+                              0, 0, {"AE": 10})
+    wb = load_workbook(write_reports(result, tmp_path, run_id="r")["xlsx"])
+    cells = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c for c in cells if c.lstrip().startswith(("=", "+", "-", "@"))]
+    assert {"'" + v for v in values} <= set(cells)
+    details = [[c.value for c in r] for r in wb["Details"].iter_rows()]
+    header = details[0]
+    first = dict(zip(header, details[1]))
+    assert first["Spec"] == "mappings/ae.yaml:40"          # pipeline-stage findings carry their spec line
+    assert first["Raw source"].startswith("ae.csv, row ") and first["Raw source"].endswith("column SEV")

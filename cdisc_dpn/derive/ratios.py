@@ -5,11 +5,14 @@ come from the spec, so the same algorithm serves any ratio of two collected test
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 import pandas as pd
 
 from cdisc_dpn.derive.records import _new_rows, ctx_finding
+from cdisc_dpn.derive.units import format_number
 from cdisc_dpn.errors import Severity
 from cdisc_dpn.mapping.context import MappingContext, MappingProblem
 from cdisc_dpn.mapping.registry import register
@@ -86,10 +89,15 @@ def ratio_records(ctx: MappingContext, params: dict) -> pd.DataFrame:
                        index=num.index, dtype=float)
     missing = ratios.isna()
     if missing.any():
-        ctx.findings.append(ctx_finding(
-            ctx, "DRV-RATIO-INPUT", Severity.WARNING,
-            f"{int(missing.sum())} {params['numerator']} record(s) have no usable {params['denominator']}; "
-            f"no {params['set'].get(testcd, 'ratio')} derived for them"))
+        derived = params["set"].get(testcd, "ratio")
+        for idx in num.index[missing]:
+            when = f" dated {num.at[idx, date]}" if date and date in num.columns and num.at[idx, date] else ""
+            finding = ctx_finding(
+                ctx, "DRV-RATIO-INPUT", Severity.WARNING,
+                f"{params['numerator']} record{when} has no usable {params['denominator']}; no {derived} derived "
+                f"for it", usubjid=str(num.at[idx, subject]) if subject in num.columns else None,
+                fix=f"query the site for the {params['denominator']} result, or accept that no {derived} is derived")
+            ctx.findings.append(replace(finding, value=format_number(num.at[idx, "_v"]), variable=value_var))
     keep = ~missing
     return _new_rows(num.loc[keep], list(params.get("copy", [])), params["set"], params["results"],
                      ratios[keep].round(digits))

@@ -4,6 +4,8 @@ Each returns new rows (SDTM variables only); the engine appends them before sort
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -54,8 +56,16 @@ def sum_items(ctx: MappingContext, params: dict) -> pd.DataFrame:
     first = items.groupby(group_by, sort=False, dropna=False).head(1).set_index(group_by, drop=False)
     incomplete = [k for k, ok in complete.items() if not ok]
     if incomplete:
-        ctx.findings.append(ctx_finding(ctx, "DRV-TOTAL-INCOMPLETE", Severity.WARNING,
-                                        f"{len(incomplete)} assessment(s) lack item scores; no total derived for them"))
+        scored = frame[frame["_score"].notna()].groupby(group_by, sort=False, dropna=False)["_code"].agg(set)
+        for key in incomplete:
+            ident = dict(zip(group_by, key if isinstance(key, tuple) else (key,)))
+            absent = [c for c in codes if c not in scored.get(key, set())]
+            where = ", ".join(f"{k} {format_number(v) if isinstance(v, float) else v}" for k, v in ident.items())
+            finding = ctx_finding(ctx, "DRV-TOTAL-INCOMPLETE", Severity.WARNING,
+                                  f"no total derived for {where}: {len(absent)} of {len(codes)} item score(s) "
+                                  f"missing", usubjid=str(ident.get("USUBJID", "")) or None,
+                                  fix="query the site for the missing item scores, or accept that no total is derived")
+            ctx.findings.append(replace(finding, value=", ".join(absent), variable=item_var))
     keep = complete[complete].index
     groups = first.loc[keep] if len(keep) else first.iloc[0:0]
     values = totals.loc[keep]
@@ -68,13 +78,15 @@ def sum_items(ctx: MappingContext, params: dict) -> pd.DataFrame:
         for key in keep:
             c, t = coll.get(key, np.nan), totals.get(key)
             if pd.notna(c) and pd.notna(t) and c != t:
-                ident = key if isinstance(key, tuple) else (key,)
-                ctx.findings.append(ctx_finding(
+                ident = dict(zip(group_by, key if isinstance(key, tuple) else (key,)))
+                where = ", ".join(f"{k} {format_number(v) if isinstance(v, float) else v}" for k, v in ident.items())
+                finding = ctx_finding(
                     ctx, "DRV-TOTAL-MISMATCH", Severity.WARNING,
                     f"collected total {format_number(c)} differs from the item sum {format_number(t)} "
-                    f"for {dict(zip(group_by, ident))}; the derived total is the item sum",
-                    usubjid=str(dict(zip(group_by, ident)).get("USUBJID", "")) or None,
-                    fix="query the site: correct the items or the recorded total"))
+                    f"for {where}; the derived total is the item sum",
+                    usubjid=str(ident.get("USUBJID", "")) or None,
+                    fix="query the site: correct the items or the recorded total")
+                ctx.findings.append(replace(finding, value=format_number(c), column=col))
     return _new_rows(groups, copy, params["set"], params["results"], values)
 
 
@@ -128,7 +140,7 @@ def mdrd_egfr(creatinine_mg_dl: float, age: float, female: bool, black: bool) ->
 
 
 @register("egfr_mdrd", required=("creatinine", "testcd", "value", "group_by", "set", "results"),
-          optional=("umol_per_mg_dl", "copy", "reported"), kind="records")
+          optional=("umol_per_mg_dl", "copy", "reported"), kind="records", reads="DM")
 def egfr_mdrd(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """eGFR (MDRD) records from creatinine where the lab reported none for the same group.
 

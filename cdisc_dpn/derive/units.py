@@ -121,8 +121,10 @@ def standard_result_char(ctx: MappingContext, params: dict, var) -> pd.Series:
     stresc, _n, problems, values = _converted(ctx, params)
     for problem in sorted(set(problems) - {""}):
         if problem.startswith("no conversion"):
+            _v, tests, units = _inputs(ctx, params)
+            shown = values.astype(str) + " " + units.astype(str) + " (test " + tests.astype(str) + ")"
             ctx.report("MAP-UNIT", Severity.ERROR, "no unit conversion for this test and unit",
-                       mask=problems == problem, values=values,
+                       mask=problems == problem, values=shown,
                        fix="add the conversion to units.yaml (factor, molecular weight) or correct the unit")
         else:
             ctx.report("MAP-NUMBER", Severity.ERROR, f"result is not a number ({problem})",

@@ -16,6 +16,19 @@ from cdisc_dpn.terminology import Terminology
 class MappingProblem(Exception):
     """A spec/data mismatch that stops this variable (e.g. a named column does not exist)."""
 
+    def __init__(self, message: str, fix: str | None = None):
+        super().__init__(message)
+        self.fix = fix
+
+
+class InputUnavailable(MappingProblem):
+    """An input dataset could not be built; the variable or dataset reading it follows from that cause."""
+
+    def __init__(self, dataset: str, cause: str):
+        super().__init__(f"its input dataset {dataset} could not be built")
+        self.dataset = dataset
+        self.cause = cause
+
 
 @dataclass
 class RunSettings:
@@ -39,13 +52,25 @@ class MappingContext:
     findings: list[Finding] = field(default_factory=list)
     call: AlgorithmCall | None = None
     variable_name: str = ""
+    unavailable: dict[str, str] = field(default_factory=dict)   # dataset not built -> its root cause key
 
     # ---------------------------------------------------------------- inputs
     def column(self, name: str) -> pd.Series:
         """A raw column of the working frame, stripped of surrounding blanks."""
         if name not in self.src.columns:
-            known = ", ".join(c for c in self.src.columns if not c.startswith("__"))
-            raise MappingProblem(f"column {name!r} is not in the source rows (columns: {known})")
+            from cdisc_dpn.mapping.source import suggest_columns
+
+            src = self.dataset.source
+            forms = ([src.form] if src.form else [m.form for m in src.stack]) + [j.form for j in src.joins]
+            names = [c for c in self.src.columns if not c.startswith("__") and not c.endswith(
+                ("__source_file", "__source_row"))]
+            known = ", ".join(names[:12]) + (f", ... ({len(names)} columns)" if len(names) > 12 else "")
+            raise MappingProblem(
+                f"raw column {name!r} is in none of the forms this dataset reads "
+                f"({', '.join(repr(f) for f in forms) or 'none'}){suggest_columns(name, self.src.columns)}, "
+                f"so {self.variable_name or 'the variable'} cannot be derived (columns there: {known})",
+                fix="correct the column name in the spec (raw names are case-sensitive; a joined form's column is "
+                    "written <form>.<COLUMN>) or re-export the form with that column")
         return self.src[name].astype(str).str.strip().where(self.src[name].notna(), "")
 
     def variable(self, name: str) -> pd.Series:
@@ -63,6 +88,8 @@ class MappingContext:
         raise MappingProblem("give `column:` (raw) or `variable:` (SDTM) as input")
 
     def dataset_frame(self, name: str) -> pd.DataFrame:
+        if name in self.unavailable:
+            raise InputUnavailable(name, self.unavailable[name])
         if name in self.domains:
             return self.domains[name].frame
         if name in self.rows:
@@ -75,13 +102,13 @@ class MappingContext:
     # ---------------------------------------------------------------- findings
     def report(self, code: str, severity: Severity, message: str, mask: pd.Series | None = None,
                values: pd.Series | None = None, fix: str | None = None, column: str | None = None,
-               limit: int = 200) -> None:
-        """One finding per affected row (capped), pointing at raw file/row and the spec line."""
+               limit: int | None = None) -> None:
+        """One finding per affected row (all of them unless `limit`), with the value, raw file/row and spec line."""
         where = self.call.where if self.call else self.dataset.where
         rows = self.src.index if mask is None else self.src.index[mask.reindex(self.src.index, fill_value=False)]
         usubjid = self.out["USUBJID"] if "USUBJID" in self.out.columns else None
         for n, idx in enumerate(rows):
-            if n >= limit:
+            if limit is not None and n >= limit:
                 self.findings.append(Finding(code, severity, f"{message} (and {len(rows) - limit} more rows)",
                                              stage="map", dataset=self.dataset.name, variable=self.variable_name,
                                              spec_file=where.file, spec_line=where.line, fix=fix))

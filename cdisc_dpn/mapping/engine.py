@@ -6,13 +6,13 @@ records, sort, dataset-level variables (--SEQ, study days, flags), types, column
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem, RunSettings
+from cdisc_dpn.mapping.context import InputUnavailable, MappingContext, MappingProblem, RunSettings
 from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.mapping.registry import DATASET, ROW, get_algorithm
 from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_source_frame
@@ -28,6 +28,7 @@ class MappingResult:
     findings: list[Finding]
     exclusions: list[Exclusion] = field(default_factory=list)
     join_uses: list[JoinUse] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)   # dataset not built -> root cause key
 
 
 @dataclass
@@ -40,29 +41,109 @@ class _Work:
 
 
 def _finding(ds: DatasetSpec, message: str, where, code: str = "MAP-SPEC", variable: str | None = None,
-             fix: str | None = None) -> Finding:
+             fix: str | None = None, cause: str | None = None, caused_by: str | None = None) -> Finding:
     return Finding(code, Severity.ERROR, message, stage="map", dataset=ds.name, variable=variable,
-                   file=getattr(where, "file", None), spec_line=getattr(where, "line", None), fix=fix)
+                   file=getattr(where, "file", None), spec_line=getattr(where, "line", None), fix=fix,
+                   cause=None if caused_by else cause, caused_by=caused_by)
 
 
-def _unexpected(ds: DatasetSpec, call: AlgorithmCall, exc: Exception, variable: str | None = None) -> Finding:
-    return _finding(ds, f"algorithm {call.name!r} failed on this data: {type(exc).__name__}: {exc}", call.where,
-                    code="MAP-ALGORITHM-FAILED", variable=variable,
-                    fix="check the input data for the shape the algorithm expects; report it if the data is valid")
+def _what(ds: DatasetSpec, variable: str | None) -> str:
+    return f"{ds.name}.{variable}" if variable else ds.name
+
+
+def _inputs(call: AlgorithmCall) -> str:
+    """The inputs a call names, in SDTM terms: raw columns, variables, datasets."""
+    columns, variables, datasets = [], [], []
+
+    def scan(node, key=None) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                scan(v, k)
+        elif isinstance(node, list):
+            for item in node:
+                scan(item, key)
+        elif isinstance(node, str):
+            if key in ("column", "columns", "compare_column"):
+                columns.append(node)
+            elif key == "dataset":
+                datasets.append(node.upper())
+            elif key in VARIABLE_KEYS:
+                variables.append(node)
+
+    scan(dict(call.params))
+    parts = [f"raw column(s) {', '.join(dict.fromkeys(columns))}" if columns else "",
+             f"variable(s) {', '.join(dict.fromkeys(variables))}" if variables else "",
+             f"dataset(s) {', '.join(dict.fromkeys(datasets))}" if datasets else ""]
+    return "; ".join(p for p in parts if p) or "no named inputs"
+
+
+def _missing_names(exc: KeyError) -> list[str]:
+    """The names a KeyError is about (a bare key, or pandas' "None of ['X'] are in the columns")."""
+    import re
+
+    text = str(exc.args[0]) if exc.args else ""
+    names = re.findall(r"'([^']+)'", text) if "[" in text else [text]
+    return [n for n in names if n] or ["an input"]
+
+
+def _unexpected(ds: DatasetSpec, call: AlgorithmCall, exc: Exception, variable: str | None = None,
+                target: str | None = None) -> Finding:
+    """An algorithm stopped on data it did not expect: said in SDTM terms, never as Python exception text."""
+    target = target or _what(ds, variable)
+    if isinstance(exc, KeyError):
+        names = ", ".join(_missing_names(exc))
+        return _finding(ds, f"{target} could not be derived: algorithm {call.name!r} needs {names}, which its "
+                            f"input does not have (inputs: {_inputs(call)})", call.where,
+                        code="MAP-ALGORITHM-FAILED", variable=variable, cause=target,
+                        fix=f"make sure {names} is derived in the dataset(s) the algorithm reads and spelled as "
+                            f"there, or give the algorithm the right input in the spec")
+    finding = _finding(ds, f"{target} could not be derived: algorithm {call.name!r} cannot process the values of "
+                           f"its inputs ({_inputs(call)})", call.where, code="MAP-ALGORITHM-FAILED",
+                       variable=variable, cause=target,
+                       fix="check the input values against what the algorithm expects (see its documentation); "
+                           "if they are valid, report it with report.json")
+    finding.extra["internal_error"] = f"{type(exc).__name__}: {exc}"
+    return finding
+
+
+def _not_built(ds: DatasetSpec, call: AlgorithmCall, exc: InputUnavailable, variable: str | None,
+               target: str | None = None) -> Finding:
+    """A consequence: the call reads a dataset that could not be built."""
+    verb = "not added" if target else "not derived"
+    target = target or _what(ds, variable)
+    return _finding(ds, f"{target} {verb}: algorithm {call.name!r} reads {exc.dataset}, which could not be "
+                        f"built", call.where, code="MAP-ALGORITHM-FAILED", variable=variable,
+                    caused_by=exc.cause, fix=f"fix the cause reported for {exc.dataset} first")
+
+
+def _unavailable_input(ctx: MappingContext, call: AlgorithmCall) -> InputUnavailable | None:
+    algorithm = get_algorithm(call.name)
+    for name in sorted(algorithm.datasets_read(call.params) if algorithm is not None else ()):
+        if name in ctx.unavailable:
+            return InputUnavailable(name, ctx.unavailable[name])
+    return None
 
 
 def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.Series | None:
     algorithm = get_algorithm(call.name)
     if algorithm is None:
-        ctx.findings.append(_finding(ctx.dataset, f"unknown algorithm {call.name!r}", call.where, variable=target.name))
+        ctx.findings.append(_finding(ctx.dataset, f"unknown algorithm {call.name!r}", call.where, variable=target.name,
+                                     cause=_what(ctx.dataset, target.name)))
         return None
     ctx.call = call
     ctx.variable_name = target.name
     try:
+        missing = _unavailable_input(ctx, call)
+        if missing is not None:
+            raise missing
         result = algorithm.function(ctx, algorithm.with_defaults(call.params), target)
+    except InputUnavailable as exc:
+        ctx.findings.append(_not_built(ctx.dataset, call, exc, target.name))
+        return None
     except MappingProblem as exc:
-        ctx.findings.append(_finding(ctx.dataset, f"{target.name}: {exc}", call.where, variable=target.name,
-                                     fix="correct the algorithm parameters in the spec"))
+        ctx.findings.append(_finding(ctx.dataset, f"{_what(ctx.dataset, target.name)}: {exc}", call.where,
+                                     variable=target.name, fix=exc.fix or "correct the algorithm parameters in the spec",
+                                     cause=_what(ctx.dataset, target.name)))
         return None
     except Exception as exc:  # noqa: BLE001 - a data shape the algorithm did not expect: report, never crash
         ctx.findings.append(_unexpected(ctx.dataset, call, exc, target.name))
@@ -128,6 +209,21 @@ def computation_order(spec: DatasetSpec) -> tuple[list[VariableSpec], dict[str, 
     return ordered, phases
 
 
+def datasets_read_by(spec: DatasetSpec) -> set[str]:
+    """The other datasets a dataset's algorithms read (built before it)."""
+    deps: set[str] = set()
+    calls = [v.algorithm for v in spec.variables] + [d.algorithm for d in spec.derived_records] + \
+        [q.algorithm for q in spec.supplemental]
+    if spec.source.generator:
+        calls.append(spec.source.generator)
+    for call in calls:
+        algorithm = get_algorithm(call.name)
+        if algorithm is not None:
+            deps |= algorithm.datasets_read(call.params)
+    deps.discard(spec.name)
+    return deps
+
+
 def _text_of(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -160,11 +256,13 @@ class MappingEngine:
         self.join_uses: list[JoinUse] = []
         self.work: dict[str, _Work] = {}
         self.domains: dict[str, DomainFrame] = {}
+        self.unavailable: dict[str, str] = {}      # dataset not built -> the root cause key it follows from
 
     # ---------------------------------------------------------------- helpers
     def _context(self, w: _Work) -> MappingContext:
         return MappingContext(self.specs, self.terminology, w.spec, self.raw, self.domains,
-                              {n: x.out for n, x in self.work.items()}, w.src, w.out, self.settings, self.findings)
+                              {n: x.out for n, x in self.work.items() if n not in self.unavailable}, w.src, w.out,
+                              self.settings, self.findings, unavailable=self.unavailable)
 
     def _compute(self, w: _Work, phase: str) -> None:
         ctx = self._context(w)
@@ -177,17 +275,7 @@ class MappingEngine:
             ctx.out = w.out
 
     def _dependencies(self, spec: DatasetSpec) -> set[str]:
-        deps: set[str] = set()
-        calls = [v.algorithm for v in spec.variables] + [d.algorithm for d in spec.derived_records] + \
-            [q.algorithm for q in spec.supplemental]
-        if spec.source.generator:
-            calls.append(spec.source.generator)
-        for call in calls:
-            algorithm = get_algorithm(call.name)
-            if algorithm is not None:
-                deps |= algorithm.datasets_read(call.params)
-        deps.discard(spec.name)
-        return deps
+        return datasets_read_by(spec)
 
     # ---------------------------------------------------------------- phase A
     def _start(self, spec: DatasetSpec) -> _Work:
@@ -198,7 +286,8 @@ class MappingEngine:
             try:
                 src, exclusions, uses = build_source_frame(spec, self.raw)
             except SourceProblem as exc:
-                self.findings.append(exc.finding)
+                self.findings.append(replace(exc.finding, cause=spec.name))
+                self.unavailable[spec.name] = spec.name
                 return _Work(spec, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), failed=True)
             self.exclusions.extend(exclusions)
             self.join_uses.extend(uses)
@@ -231,20 +320,28 @@ class MappingEngine:
         gen = w.spec.source.generator
         algorithm = get_algorithm(gen.name)
         if algorithm is None or algorithm.kind != "source":
-            self.findings.append(_finding(w.spec, f"unknown generator {gen.name!r}", gen.where))
-            w.failed = True
+            self.findings.append(_finding(w.spec, f"unknown generator {gen.name!r}", gen.where, cause=w.spec.name))
+            self._fail(w, w.spec.name)
             return
         ctx = self._context(w)
         ctx.call = gen
         try:
+            missing = _unavailable_input(ctx, gen)
+            if missing is not None:
+                raise missing
             src = algorithm.function(ctx, algorithm.with_defaults(gen.params))
+        except InputUnavailable as exc:
+            self.findings.append(_not_built(w.spec, gen, exc, None))
+            self._fail(w, exc.cause)
+            return
         except MappingProblem as exc:
-            self.findings.append(_finding(w.spec, str(exc), gen.where))
-            w.failed = True
+            self.findings.append(_finding(w.spec, f"{w.spec.name} cannot be generated: {exc}", gen.where,
+                                          cause=w.spec.name))
+            self._fail(w, w.spec.name)
             return
         except Exception as exc:  # noqa: BLE001
-            self.findings.append(_unexpected(w.spec, gen, exc))
-            w.failed = True
+            self.findings.append(replace(_unexpected(w.spec, gen, exc), cause=w.spec.name))
+            self._fail(w, w.spec.name)
             return
         src = src.reset_index(drop=True)
         if SOURCE_FILE not in src.columns:
@@ -252,6 +349,10 @@ class MappingEngine:
             src[SOURCE_ROW] = 0
         w.src, w.out, w.supp = src, pd.DataFrame(index=src.index), pd.DataFrame(index=src.index)
         self._row_phase(w)
+
+    def _fail(self, w: _Work, cause: str) -> None:
+        w.failed = True
+        self.unavailable[w.spec.name] = cause
 
     def _derived_records(self, w: _Work) -> None:
         for d in w.spec.derived_records:
@@ -263,12 +364,21 @@ class MappingEngine:
             ctx = self._context(w)
             ctx.call = d.algorithm
             try:
+                missing = _unavailable_input(ctx, d.algorithm)
+                if missing is not None:
+                    raise missing
                 new = algorithm.function(ctx, algorithm.with_defaults(d.algorithm.params))
+            except InputUnavailable as exc:
+                self.findings.append(_not_built(w.spec, d.algorithm, exc, None,
+                                                target=f"derived records of {w.spec.name}"))
+                continue
             except MappingProblem as exc:
-                self.findings.append(_finding(w.spec, str(exc), d.algorithm.where))
+                self.findings.append(_finding(w.spec, f"derived records of {w.spec.name} not added: {exc}",
+                                              d.algorithm.where))
                 continue
             except Exception as exc:  # noqa: BLE001
-                self.findings.append(_unexpected(w.spec, d.algorithm, exc))
+                self.findings.append(replace(_unexpected(w.spec, d.algorithm, exc,
+                                                         target=f"derived records of {w.spec.name}"), cause=None))
                 continue
             if new is None or new.empty:
                 continue
@@ -359,7 +469,7 @@ class MappingEngine:
         for name, dom in self.domains.items():
             if name not in ordered:
                 ordered[name] = dom
-        return MappingResult(ordered, self.findings, self.exclusions, self.join_uses)
+        return MappingResult(ordered, self.findings, self.exclusions, self.join_uses, dict(self.unavailable))
 
 
 def map_study(specs: Specs, terminology: Terminology, raw: dict[str, RawTable],

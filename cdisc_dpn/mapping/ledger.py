@@ -34,6 +34,19 @@ class Ledger:
                         UNACCOUNTED: int(counts.get(UNACCOUNTED, 0))})
         return out
 
+    def by_form(self) -> list[dict]:
+        """Per form: rows, mapped (and into which datasets), excluded and unaccounted with their reasons."""
+        out = self.summary()
+        for entry in out:
+            group = self.rows[self.rows["form"] == entry["form"]]
+            datasets = sorted({d for cell in group.loc[group["status"] == MAPPED, "datasets"] for d in cell.split(",")
+                               if d})
+            reasons = group[group["status"] != MAPPED].groupby(["status", "reason"], sort=True).size()
+            entry["datasets"] = datasets
+            entry["reasons"] = [{"status": status, "reason": reason, "rows": int(n)}
+                                for (status, reason), n in reasons.items()]
+        return out
+
 
 def build_ledger(specs: Specs, raw: dict[str, RawTable], result: MappingResult) -> tuple[Ledger, list[Finding]]:
     by_file = {t.path.name: name for name, t in raw.items()}
@@ -78,5 +91,6 @@ def build_ledger(specs: Specs, raw: dict[str, RawTable], result: MappingResult) 
             "LEDGER-UNACCOUNTED", Severity.ERROR,
             f"{len(rows)} raw row(s) of form {form!r} reached no SDTM dataset and no exclusion (rows {shown})",
             stage="ledger", file=str(group["file"].iloc[0]), source_row=int(rows[0]),
-            fix="map the form in a dataset spec, add a filter with a reason, or set exclude_reason for the form"))
+            fix="map the form in a dataset spec, add a filter with a reason, or set exclude_reason for the form",
+            extra={"form": str(form), "rows": len(rows)}))
     return Ledger(frame), findings

@@ -48,15 +48,31 @@ def _problem(ds: DatasetSpec, message: str, where, fix: str) -> SourceProblem:
 def _get_table(ds: DatasetSpec, raw: dict[str, RawTable], form: str, where) -> RawTable:
     table = raw.get(form)
     if table is None:
-        raise _problem(ds, f"form {form!r} was not read", where, "declare it under forms: in study.yaml")
+        raise _problem(ds, f"form {form!r} was not read, so {ds.name} cannot be built", where,
+                       "declare the form under forms: in study.yaml (or correct the form name)")
     return table
 
 
-def _need_columns(ds: DatasetSpec, frame: pd.DataFrame, columns, form: str, where) -> None:
+def suggest_columns(missing: str, available) -> str:
+    """ " (did you mean 'X'?)" for a near or differently-cased column name, else ""."""
+    import difflib
+
+    names = [str(c) for c in available if not str(c).startswith("__")]
+    same_case = [c for c in names if c.upper() == missing.upper()]
+    close = same_case or difflib.get_close_matches(missing, names, n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _need_columns(ds: DatasetSpec, frame: pd.DataFrame, columns, form: str, where, purpose: str = "") -> None:
+    """`form` says whose columns these are; `purpose` what the spec wanted them for."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise _problem(ds, f"form {form!r} has no column(s) {', '.join(missing)}", where,
-                       "fix the column name in the spec or re-export the form with it")
+        hints = "".join(suggest_columns(c, frame.columns) for c in missing)
+        names = ", ".join(repr(c) for c in missing)
+        raise _problem(ds, f"{purpose + ': ' if purpose else ''}{form} has no column {names}{hints}; "
+                       f"{ds.name} cannot be built", where,
+                       "correct the column name in the spec (raw names are case-sensitive) or re-export the "
+                       "form with that column")
 
 
 def _mask(frame: pd.DataFrame, f: FilterSpec) -> pd.Series:
@@ -77,7 +93,8 @@ def _mask(frame: pd.DataFrame, f: FilterSpec) -> pd.Series:
 def _apply_filters(ds: DatasetSpec, frame: pd.DataFrame, filters, form_of_row: str,
                    exclusions: list[Exclusion]) -> pd.DataFrame:
     for f in filters:
-        _need_columns(ds, frame, [f.column], form_of_row, f.where)
+        _need_columns(ds, frame, [f.column], f"form {form_of_row!r}", f.where,
+                      f"filter on {f.column}")
         keep = _mask(frame, f)
         dropped = frame.loc[~keep]
         if len(dropped):
@@ -94,7 +111,8 @@ def _primary(ds: DatasetSpec, src: SourceSpec, raw: dict[str, RawTable], exclusi
         for member in src.stack:
             table = _get_table(ds, raw, member.form, member.where)
             frame = table.frame
-            _need_columns(ds, frame, member.columns.values(), member.form, member.where)
+            _need_columns(ds, frame, member.columns.values(), f"form {member.form!r}", member.where,
+                          "stacked columns")
             part = pd.DataFrame({alias: frame[col].values for alias, col in member.columns.items()}, index=frame.index)
             for alias, value in member.constants.items():
                 part[alias] = value
@@ -121,8 +139,9 @@ def _join(ds: DatasetSpec, frame: pd.DataFrame, j: JoinSpec, raw: dict[str, RawT
           uses: list[JoinUse]) -> pd.DataFrame:
     table = _get_table(ds, raw, j.form, j.where)
     right = table.frame
-    _need_columns(ds, frame, j.on.keys(), "the working frame", j.where)
-    _need_columns(ds, right, j.on.values(), j.form, j.where)
+    purpose = f"join with form {j.form!r} on {', '.join(j.on.keys())}"
+    _need_columns(ds, frame, j.on.keys(), _left_side(ds.source, j), j.where, purpose)
+    _need_columns(ds, right, j.on.values(), f"form {j.form!r}", j.where, purpose)
     right = right.rename(columns={c: f"{j.form}.{c}" for c in right.columns})
     right_keys = [f"{j.form}.{c}" for c in j.on.values()]
     for k in right_keys:
@@ -144,10 +163,17 @@ def _join(ds: DatasetSpec, frame: pd.DataFrame, j: JoinSpec, raw: dict[str, RawT
     return merged
 
 
+def _left_side(src: SourceSpec, join: JoinSpec | None = None) -> str:
+    """Whose columns are looked up: the primary form and the joins before `join` (all joins if None)."""
+    first = f"form {src.form!r}" if src.form else "the stacked forms"
+    before = [j.form for j in (src.joins[: list(src.joins).index(join)] if join is not None else src.joins)]
+    return first + (f" (with {', '.join(repr(b) for b in before)} joined before)" if before else "")
+
+
 def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: list[Exclusion]) -> pd.DataFrame:
     parts = []
     for order, item in enumerate(u.items):
-        _need_columns(ds, frame, item.columns.values(), "the working frame", u.where)
+        _need_columns(ds, frame, item.columns.values(), _left_side(ds.source), u.where, "unpivot item")
         part = frame.copy()
         for alias, col in item.columns.items():
             part[alias] = frame[col].values

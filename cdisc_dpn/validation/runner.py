@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -290,14 +290,17 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
                      rules_path: Path | None = None,
                      column_orders: Mapping[str, list[str]] | None = None,
                      severities: Mapping[str, str] | None = None,
-                     rule_ids: Collection[str] | None = None) -> ValidationResult:
+                     rule_ids: Collection[str] | None = None,
+                     progress: Callable[[str], None] | None = None) -> ValidationResult:
     """Run the spec-generated GX suites and the conformance rules on in-memory SDTM datasets.
 
     `lengths`: dataset -> variable -> declared XPT length (used when the spec has none, and for
     the define.xml length check). `column_orders` overrides the expected column list per dataset.
     `rule_ids` runs only those expectation types and conformance rules (all when None); an id
     that is in neither the catalogue's rules nor its expectations is a ValueError.
+    `progress` is told what is done (per dataset, then per rule); the caller decides what to print.
     """
+    tell = progress or (lambda _message: None)
     started = time.perf_counter()
     catalogue = with_severities(load_catalogue(rules_path), severities or {})
     selected = _selected(catalogue, rule_ids)
@@ -305,7 +308,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
     datasets = _prepare(domains)
     lengths = lengths or {}
     expectations = 0
-    for name, ds in datasets.items():
+    for number, (name, ds) in enumerate(datasets.items(), start=1):
+        tell(f"expectations: {name} ({number}/{len(datasets)} datasets, {expectations} expectations done)")
         suite = build_suite(ds.spec, terminology, lengths=lengths.get(name),
                             column_order=(column_orders or {}).get(name), catalogue=catalogue)
         if selected is not None:
@@ -324,7 +328,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
     ctx = CheckContext({n: d.frame for n, d in datasets.items()}, {n: d.spec for n, d in datasets.items()},
                        define, lengths)
     rules_run = 0
-    for rule in catalogue.rules:
+    for number, rule in enumerate(catalogue.rules, start=1):
+        tell(f"conformance rules: {rule.id} ({number}/{len(catalogue.rules)}; {expectations} expectations done)")
         chk = CHECKS[rule.check]
         if selected is not None and rule.id not in selected:
             continue
@@ -341,7 +346,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
 
 
 def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Specs | None = None,
-                    terminology: Terminology | None = None, rules_path: Path | None = None) -> ValidationResult:
+                    terminology: Terminology | None = None, rules_path: Path | None = None,
+                    progress: Callable[[str], None] | None = None) -> ValidationResult:
     """Validate every *.xpt of a folder (ours or another tool's) against the specs or SDTMIG 3.4."""
     from cdisc_dpn.terminology.ct import load_terminology
     from cdisc_dpn.validation.folder import read_folder
@@ -350,7 +356,11 @@ def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Spe
     loaded = read_folder(Path(folder), specs)
     if terminology is None:
         terminology = load_terminology(specs.terminology if specs is not None else None)
+    if define_path is not None and specs is None:      # no specs: define.xml says which terms the study uses
+        from cdisc_dpn.validation.define_meta import read_define_codelists, with_define_codelists
+        loaded, terminology = with_define_codelists(loaded, terminology, read_define_codelists(Path(define_path)))
     result = validate_domains(loaded.domains, terminology, specs=specs, define_path=define_path,
-                              lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders)
+                              lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders,
+                              progress=progress)
     result.duration = time.perf_counter() - started
     return result
