@@ -26,6 +26,7 @@ from cdisc_dpn.mapping.ledger import UNACCOUNTED, build_ledger
 from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled, check_unused_columns
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import RawTable
+from cdisc_dpn.spec.columns import declared_columns
 from cdisc_dpn.spec.loader import load_specs
 from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.terminology import load_terminology
@@ -95,7 +96,7 @@ def read_raw(specs: Specs, raw_dir: Path) -> dict[str, RawTable]:
     raw, problems = {}, []
     for form in specs.study.forms:
         try:
-            raw[form.name] = read_form(raw_dir, form)
+            raw[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name))
         except InputError as exc:
             problems.extend(exc.findings)
     if problems:
@@ -212,6 +213,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
 
     t = stage("Reading raw CRF exports")
     raw = read_raw(specs, config.raw_dir)
+    findings.extend(notice for table in raw.values() for notice in table.notices)
     findings.extend(check_subjects_enrolled(specs.study, raw))
     findings.extend(check_duplicate_records(raw))
     findings.extend(check_unused_columns(specs, raw))
