@@ -126,6 +126,21 @@ def prepare_frames(domains: dict[str, DomainFrame], specs: Specs) -> tuple[dict[
     return prepared, findings
 
 
+def drop_empty_datasets(domains: dict[str, DomainFrame]) -> tuple[dict[str, DomainFrame], list[Finding]]:
+    """Datasets without records are not submitted (FDA): not written, not in define.xml, not validated."""
+    kept, findings = {}, []
+    for name, dom in domains.items():
+        if len(dom.frame):
+            kept[name] = dom
+            continue
+        findings.append(Finding(
+            "RUN-EMPTY-DATASET", Severity.NOTICE, f"dataset {name} has no records: no XPT or Dataset-JSON is "
+            "written and define.xml does not describe it (empty datasets are not submitted)", stage="write",
+            dataset=name, spec_file=dom.spec.file or None, spec_line=dom.spec.where.line,
+            fix="nothing to do if nothing was collected (e.g. no adverse events); else check the raw form"))
+    return kept, findings
+
+
 def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
                    created: str) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
     """XPT (plus split parts and Dataset-JSON) for every dataset; returns the final lengths."""
@@ -229,7 +244,9 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet) -> RunResult:
     timings["map"] = time.perf_counter() - t
 
     t = stage("Checking XPT constraints")
-    domains, write_findings = prepare_frames(mapped.domains, specs)
+    non_empty, empty_findings = drop_empty_datasets(mapped.domains)
+    findings.extend(empty_findings)
+    domains, write_findings = prepare_frames(non_empty, specs)
     findings.extend(write_findings)
     write_errors = [f for f in write_findings if f.severity is Severity.ERROR]
     if write_errors and not config.continue_on_write_errors:
