@@ -19,6 +19,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32 LE"), (codecs.BOM_UTF32_BE, "ut
          (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE"),
          (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 BE"))
 _HIGH_RUNS = re.compile(rb"[\x80-\xff]+")
+_GB18030_FOUR_BYTES = re.compile(rb"[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39]")
 
 
 def _family(encoding: str) -> str:
@@ -53,7 +54,7 @@ def likely_codec(data: bytes) -> str | None:
     """The codec a person most likely saved this file in (for a message only)."""
     if _decodes(data, "utf-8"):
         return "utf-8"
-    runs = _HIGH_RUNS.findall(data)
+    runs = _HIGH_RUNS.findall(_GB18030_FOUR_BYTES.sub(b"\x81\x81", data))
     if not runs:
         return None
     single = sum(1 for r in runs if len(r) % 2)
