@@ -7,6 +7,7 @@ SpecError, so a data manager sees all of them in one run.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -95,7 +96,8 @@ def _code(value: Any) -> str:
     """A user-format code as the reader sees it: 1 and 1.0 are the same code "1"."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    text = str(value)
+    return text.split(".")[0] if re.fullmatch(r"-?\d+\.0+", text) else text
 
 
 def _header_row(form: LineDict, c: _Collector) -> int:
