@@ -100,6 +100,12 @@ def _code(value: Any) -> str:
     return text.split(".")[0] if re.fullmatch(r"-?\d+\.0+", text) else text
 
 
+def _value_formats(node: Any) -> dict[str, dict[str, str]]:
+    """SAS user formats by name as the reader sees it: "$NYF." and "nyf" are both NYF."""
+    return {str(k).rstrip(".").lstrip("$").upper(): {_code(a): str(b) for a, b in (v or {}).items()}
+            for k, v in (node or {}).items()}
+
+
 def _header_row(form: LineDict, c: _Collector) -> int:
     """`header_row: N` (1-based) or `skip_rows: N` (lines above the header); both must agree."""
     header = form.get("header_row")
@@ -127,8 +133,7 @@ def _build_study(doc: LineDict, c: _Collector) -> StudySpec:
             delimiter=_delimiter(f.get("delimiter", ",")),
             header_row=_header_row(f, c), numbers=str(f.get("numbers", "formatted")),
             format_catalog=_text(f.get("format_catalog")),
-            value_formats={str(k).rstrip(".").upper(): {_code(a): str(b) for a, b in (v or {}).items()}
-                           for k, v in (f.get("value_formats") or {}).items()},
+            value_formats=_value_formats(f.get("value_formats")),
             form_oid=_text(f.get("form_oid")), item_groups=_tuple(f.get("item_groups")),
             where=c.loc(f)))
     arms = [ArmSpec(armcd=str(c.req(a, "armcd", "arm")), arm=str(c.req(a, "arm", "arm")),
