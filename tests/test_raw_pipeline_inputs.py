@@ -112,3 +112,57 @@ def test_form_without_records_writes_no_dataset_and_no_false_findings(damaged_ru
     assert errors <= standard_errors
     assert "AE" not in result.datasets and "CM" in result.datasets
     assert all(s["unaccounted"] == 0 for s in result.ledger_summary)
+
+
+AE_FORM = "  - {name: ae, file: ae.csv, label: Adverse events, subject_column: SUBJECT,\n"
+
+
+def _ae_as_odm(csv_path, xml_path) -> list[str]:
+    """The AE export as an EDC writes ODM 1.3.2: one ItemGroupData per AE, empty items left out."""
+    import csv
+    import itertools
+    from xml.sax.saxutils import quoteattr
+
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8-sig", newline="")))
+    items = [c for c in rows[0] if c not in ("SUBJECT", "SITE")]
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" ODMVersion="1.3.2" FileType="Snapshot" FileOID="F1">',
+           ' <ClinicalData StudyOID="S" MetaDataVersionOID="MDV.1">']
+    for subject, group in itertools.groupby(rows, key=lambda r: r["SUBJECT"]):
+        group = list(group)
+        site = quoteattr(group[0]["SITE"])
+        out.append(f'  <SubjectData SubjectKey={quoteattr(subject)}><SiteRef LocationOID={site}/>')
+        out.append('   <StudyEventData StudyEventOID="SE.AE"><FormData FormOID="F.AE">')
+        for key, row in enumerate(group, start=1):
+            out.append(f'    <ItemGroupData ItemGroupOID="IG.AE" ItemGroupRepeatKey="{key}">')
+            out += [f'     <ItemData ItemOID="IT.{c}" Value={quoteattr(row[c])}>'
+                    '<AuditRecord><DateTimeStamp>2026-01-01T00:00:00</DateTimeStamp></AuditRecord></ItemData>'
+                    for c in items if row[c] != ""]
+            out.append("    </ItemGroupData>")
+        out.append("   </FormData></StudyEventData></SubjectData>")
+    out += [" </ClinicalData>", "</ODM>"]
+    xml_path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return items
+
+
+def test_odm_export_with_empty_items_left_out_gives_the_same_ae(synth_raw, pipeline_run, tmp_path):
+    raw, specs = tmp_path / "raw", tmp_path / "mappings"
+    shutil.copytree(synth_raw, raw)
+    shutil.copytree(MAPPINGS, specs)
+    items = _ae_as_odm(raw / "ae.csv", raw / "ae.xml")
+    (raw / "ae.csv").unlink()
+    xml = (raw / "ae.xml").read_text(encoding="utf-8")
+    assert xml.count('ItemOID="IT.AESDTH"') < xml.count("<ItemGroupData")         # empty items really left out
+    rename = ", ".join(f"IT.{c}: {c}" for c in items)
+    study = (specs / "study.yaml").read_text(encoding="utf-8")
+    assert AE_FORM in study
+    study = study.replace(AE_FORM, "  - {name: ae, file: ae.xml, format: odm, form_oid: F.AE, label: Adverse events, "
+                                   f"subject_column: SUBJECT,\n     columns: {{{rename}}},\n")
+    (specs / "study.yaml").write_text(study, encoding="utf-8")
+    result = run_pipeline(RunConfig(specs, raw, tmp_path / "out"))
+    _, standard = pipeline_run
+    for name in ("ae.xpt", "suppae.xpt"):
+        assert (tmp_path / "out" / "sdtm" / name).read_bytes() == (standard / "sdtm" / name).read_bytes(), name
+    ae_ledger = next(s for s in result.ledger_summary if s["form"] == "ae")
+    assert ae_ledger["unaccounted"] == 0 and ae_ledger["rows"] == ae_ledger["mapped"] + ae_ledger["excluded"]
+    assert not [f for f in result.findings if f.file and f.file.endswith("ae.xml") and f.severity.value == "error"]
