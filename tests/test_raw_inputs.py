@@ -146,9 +146,10 @@ def write_sas(tmp_path, frame, formats, name="vs.xpt"):
 SAS_FRAME = pd.DataFrame({"SUBJECT": ["56-001", "56-002", "56-003"], "WEIGHT": [66.0, 70.25, None],
                           "VSDAT": [24112.0, 24113.0, None], "VSDTM": [2083309200.0, 2083334400.0, None],
                           "VSTIM": [30600.0, 59.0, None], "SEX": [1.0, 2.0, 3.0], "YN": ["Y", "N", ""],
-                          "COUNT": [3.0, 12.0, 0.0]})
+                          "COUNT": [3.0, 12.0, 0.0], "VSHM": [30659.0, 0.0, None],
+                          "VSDTM16": [2083309259.0, 0.0, None]})
 SAS_FORMATS = {"WEIGHT": "5.1", "VSDAT": "DATE9.", "VSDTM": "DATETIME20.", "VSTIM": "TIME8.", "SEX": "SEXF.",
-               "YN": "$NYF.", "COUNT": "BEST12."}
+               "YN": "$NYF.", "COUNT": "BEST12.", "VSHM": "TIME5.", "VSDTM16": "DATETIME16."}
 
 
 def test_sas_numbers_dates_times_and_user_formats_keep_their_meaning(tmp_path):
@@ -163,6 +164,8 @@ def test_sas_numbers_dates_times_and_user_formats_keep_their_meaning(tmp_path):
     assert frame["SEX"].tolist() == ["Male", "Female", "3"]             # a code the format lacks stays a code
     assert frame["YN"].tolist() == ["Yes", "No", ""]
     assert frame["COUNT"].tolist() == ["3", "12", "0"]
+    assert frame["VSHM"].tolist() == ["08:30", "00:00", ""]                 # TIME5. shows no seconds
+    assert frame["VSDTM16"].tolist() == ["2026-01-06T09:00", "1960-01-01T00:00", ""]
     assert table.notices == []
 
 

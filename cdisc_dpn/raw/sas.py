@@ -2,7 +2,8 @@
 
 pyreadstat reads the raw numbers (its own date conversion is switched off) and the format
 of each variable; this module turns them into text with the meaning the EDC gave them:
-  - date, time and datetime formats -> ISO 8601 (days / seconds since 1960-01-01);
+  - date, time and datetime formats -> ISO 8601 (days / seconds since 1960-01-01), to the
+    precision the format shows (TIME5. -> "08:30", TIME8. -> "08:30:00");
   - w.d formats (5.1, F8.2, COMMA10.2, Zw.d) -> d decimals, rounded half away from zero
     ("66" with 5.1 -> "66.0"), unless the form says `numbers: raw`;
   - user formats -> their text from the form's `value_formats:` map, else from the formats
@@ -43,13 +44,22 @@ def _iso_date(days: float) -> str:
     return (date(1960, 1, 1) + timedelta(days=math.floor(days))).isoformat()
 
 
-def _iso_datetime(seconds: float) -> str:
-    return (SAS_EPOCH + timedelta(seconds=round(seconds))).strftime("%Y-%m-%dT%H:%M:%S")
+def _width(match: re.Match, upper: str) -> int | None:
+    digits = re.match(r"\d+", upper[match.end(1):])
+    return int(digits.group()) if digits else None
 
 
-def _iso_time(seconds: float) -> str:
-    whole = round(seconds) % 86400
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+def _iso_datetime(seconds_shown: bool) -> Callable[[float], str]:
+    pattern = "%Y-%m-%dT%H:%M:%S" if seconds_shown else "%Y-%m-%dT%H:%M"
+    return lambda seconds: (SAS_EPOCH + timedelta(seconds=math.floor(seconds))).strftime(pattern)
+
+
+def _iso_time(seconds_shown: bool) -> Callable[[float], str]:
+    def convert(seconds: float) -> str:
+        whole = math.floor(seconds) % 86400
+        text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}"
+        return f"{text}:{whole % 60:02d}" if seconds_shown else text
+    return convert
 
 
 def _decimals_text(decimals: int) -> Callable[[float], str]:
@@ -60,10 +70,14 @@ def _decimals_text(decimals: int) -> Callable[[float], str]:
 def _number_converter(fmt: str, numbers: str) -> tuple[str, Callable[[float], str]] | None:
     """(kind, converter) for a numeric format; None when the format is a user format."""
     upper = fmt.upper()
-    if _DATETIME.match(upper):
-        return "datetime", _iso_datetime
-    if _TIME.match(upper):
-        return "time", _iso_time
+    match = _DATETIME.match(upper)
+    if match:   # DATETIME16. shows minutes, DATETIME18.+ seconds; E8601DT16. minutes, 19.+ seconds
+        width = _width(match, upper)
+        return "datetime", _iso_datetime(width is None or width >= (18 if match.group(1) == "DATETIME" else 19))
+    match = _TIME.match(upper)
+    if match:   # TIME5. and HHMM. show hours and minutes, TIME8. seconds too
+        width = _width(match, upper)
+        return "time", _iso_time(match.group(1) != "HHMM" and (width is None or width >= 7))
     if _DATE.match(upper):
         return "date", _iso_date
     match = _DECIMALS.match(upper)
