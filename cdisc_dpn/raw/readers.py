@@ -39,16 +39,17 @@ class _Rows:
         self.header, self.rows, self.numbers, self.notices = header, rows, numbers, notices or []
 
 
-def _blank(record: list) -> bool:
-    return not any(str(x).strip() for x in record)
+def _blank(record: list[str]) -> bool:
+    return not "".join(record).strip()
 
 
 def _without_blank_lines(path: Path, form: FormSpec, rows: list[list[str]], numbers: list[int],
                          what: str = "blank line") -> tuple[list[list[str]], list[int], list[Finding]]:
-    blank = [n for r, n in zip(rows, numbers) if _blank(r)]
-    if not blank:
+    flags = [_blank(r) for r in rows]
+    if not any(flags):
         return rows, numbers, []
-    kept = [(r, n) for r, n in zip(rows, numbers) if not _blank(r)]
+    blank = [n for n, flag in zip(numbers, flags) if flag]
+    kept = [(r, n) for r, n, flag in zip(rows, numbers, flags) if not flag]
     notice = read_notice("READ-BLANK-LINES", f"{len(blank)} {what}(s) skipped, not records: row(s) "
                          f"{row_list(blank)}", path, "nothing to do; if lines were doubled by a line-ending "
                          "conversion, export the form again", form=form, row=blank[0])
@@ -105,11 +106,11 @@ def read_csv(path: Path, form: FormSpec) -> _Rows:
     rows: list[list[str]] = []
     numbers: list[int] = []
     offset = form.header_row - 1
+    ended = 0                       # lines consumed so far; a record starts on the next one
     try:
         for record in reader:
-            # The record's first line: the reader has consumed line_num lines once the record is read.
-            numbers.append(offset + reader.line_num - sum(f.count("\n") + f.count("\r") - f.count("\r\n")
-                                                          for f in record))
+            numbers.append(offset + ended + 1)
+            ended = reader.line_num
             rows.append(record)
     except csv.Error as exc:
         raise read_error("READ-CSV", f"malformed CSV: {exc}", path, "check quoting in the export",
@@ -220,7 +221,7 @@ def _renamed_header(header: list[str], path: Path, form: FormSpec) -> list[str]:
 def _table(form: FormSpec, path: Path, rows: _Rows) -> RawTable:
     header = _renamed_header(rows.header, path, form)
     width = len(header)
-    padded = [(list(r) + [""] * width)[:width] for r in rows.rows]
+    padded = [r if len(r) == width else (list(r) + [""] * width)[:width] for r in rows.rows]
     frame = pd.DataFrame(padded, columns=header, dtype=object) if padded else pd.DataFrame(columns=header, dtype=object)
     frame[SOURCE_FILE] = path.name
     frame[SOURCE_ROW] = rows.numbers
