@@ -84,3 +84,22 @@ def test_column_uses_carry_the_spec_line(spec_dir):
     uses = column_uses(specs)
     assert uses and all(u.where.file and u.where.line for u in uses)
     assert any(u.forms == ("enrol",) and u.column == "SEX" for u in uses)
+
+
+def test_reader_options_survive_the_workbook_round_trip(spec_dir, tmp_path):
+    from dataclasses import replace
+
+    from cdisc_dpn.spec.workbook import export_workbook, import_workbook
+
+    with_enrol_options(spec_dir, '    columns: {Subject: SUBJECT, "Site, Number": SITE}\n    delimiter: tab\n'
+                                 "    header_row: 3\n")
+    text = (spec_dir / "study.yaml").read_text(encoding="utf-8")
+    (spec_dir / "study.yaml").write_text(text.replace(
+        "  - name: demog\n", "  - name: demog\n    value_formats: {SEXF: {1: Male}}\n    numbers: raw\n"
+        "    form_oid: F.DM\n    item_groups: [IG.DM, IG.DM2]\n", 1), encoding="utf-8")
+    specs, _ = load_specs(spec_dir)
+    export_workbook(spec_dir, tmp_path / "spec.xlsx")
+    import_workbook(tmp_path / "spec.xlsx", tmp_path / "back")
+    back, _ = load_specs(tmp_path / "back")
+    assert [replace(f, where=None) for f in back.study.forms] == [replace(f, where=None) for f in specs.study.forms]
+    assert back.study.form("enrol").delimiter == "\t" and back.study.form("enrol").header_row == 3
