@@ -333,3 +333,21 @@ def test_title_rows_above_the_header(tmp_path):
     assert table.frame["AETERM"].tolist() == ["Headache"] and table.frame[SOURCE_ROW].tolist() == [4]
     finding = failure(tmp_path, form(header_row=9)).findings[0]
     assert finding.code == "READ-HEADER" and "only 4 line(s)" in finding.message
+
+
+def test_latin_text_declared_as_gb18030_is_a_warning_not_silent_mojibake(tmp_path):
+    (tmp_path / "mh.csv").write_bytes("SUBJECT,MHTERM\n56-001,Headache\n56-002,Ménière's disease\n".encode("cp1252"))
+    table = read_form(tmp_path, form("mh", "mh.csv", encoding="gb18030"))
+    warning = next(n for n in table.notices if n.code == "READ-ENCODING-SUSPECT")
+    assert warning.severity.value == "warning" and warning.source_row == 3
+    assert "Ménière's disease" in warning.message and "encoding: cp1252" in warning.fix
+    gb = tmp_path / "gb"
+    gb.mkdir()
+    (gb / "mh.csv").write_bytes("SUBJECT,MHTERM\n56-001,头痛\n".encode("gb18030"))
+    assert read_form(gb, form("mh", "mh.csv", encoding="gb18030")).notices == []
+
+
+def test_odm_root_that_is_not_odm(tmp_path):
+    (tmp_path / "edc.xml").write_text('<?xml version="1.0"?><define><ItemGroupDef/></define>')
+    finding = failure(tmp_path, form("ae", "edc.xml", "odm")).findings[0]
+    assert finding.code == "READ-ODM" and "<define>" in finding.message

@@ -10,7 +10,7 @@ import codecs
 import re
 from pathlib import Path
 
-from cdisc_dpn.errors import Finding
+from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.raw.failure import read_error, read_notice
 from cdisc_dpn.spec.model import FormSpec
 
@@ -19,6 +19,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32 LE"), (codecs.BOM_UTF32_BE, "ut
          (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE"),
          (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 BE"))
 _HIGH_RUNS = re.compile(rb"[\x80-\xff]+")
+_MULTIBYTE_CJK = {"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp936", "cp950", "hz"}
 _GB18030_FOUR_BYTES = re.compile(rb"[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39]")
 
 
@@ -104,4 +105,22 @@ def decode_text(data: bytes, path: Path, form: FormSpec) -> tuple[str, list[Find
                          f"{encoding}{hint}", path,
                          f"re-export as UTF-8, or declare encoding: {guess or '<codec>'} for this form in study.yaml",
                          row=line, form=form, value=f"0x{data[exc.start]:02X}") from None
+    if encoding == declared and _family(declared) in _MULTIBYTE_CJK and likely_codec(data) == "cp1252":
+        notices.append(_latin_read_as_cjk(data, path, form, declared))
     return text.removeprefix("\ufeff"), notices
+
+
+def _latin_read_as_cjk(data: bytes, path: Path, form: FormSpec, declared: str) -> Finding:
+    """GB18030 and its kin decode Latin text without error, as other characters: say so with the line."""
+    first = _HIGH_RUNS.search(data)
+    start = data.rfind(b"\n", 0, first.start()) + 1
+    end = data.find(b"\n", first.end())
+    line = data[start:end if end >= 0 else len(data)].strip()
+    number = data[:start].count(b"\n") + 1
+    as_declared = line.decode(declared)[:60]
+    as_cp1252 = line.decode("cp1252", errors="replace")[:60]
+    return read_notice(
+        "READ-ENCODING-SUSPECT", f"the file decodes as the declared {declared}, but its accented letters look "
+        f"like Windows-1252 text: line {number} reads {as_declared!r} as {declared}, {as_cp1252!r} as cp1252",
+        path, "if the cp1252 reading is right, declare encoding: cp1252 for this form in study.yaml", form=form,
+        row=number, severity=Severity.WARNING)
