@@ -1,10 +1,13 @@
-"""Checks across raw forms before mapping: subjects missing from enrolment, duplicate records."""
+"""Checks across raw forms before mapping: enrolment, duplicates, unused columns, columns the specs name."""
 from __future__ import annotations
 
+from pathlib import Path
 
-from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.errors import Finding, InputError, Severity
+from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import PROVENANCE, SOURCE_ROW, RawTable
-from cdisc_dpn.spec.model import StudySpec
+from cdisc_dpn.spec.columns import column_uses, declared_columns
+from cdisc_dpn.spec.model import Specs, StudySpec
 
 
 def check_subjects_enrolled(study: StudySpec, raw: dict[str, RawTable]) -> list[Finding]:
@@ -83,18 +86,12 @@ def check_unused_columns(specs, raw: dict[str, RawTable]) -> list[Finding]:
     return findings
 
 
-def check_spec_columns(specs, raw_dir) -> tuple[list[Finding], dict[str, RawTable]]:
+def check_spec_columns(specs: Specs, raw_dir: Path | str) -> tuple[list[Finding], dict[str, RawTable]]:
     """Every column the specs name, against the raw files as read (after each form's `columns:` map).
 
     Returns the findings (errors for missing columns and unreadable files, the readers' notices)
     and the forms that could be read. Used by `spec check --raw` before a run.
     """
-    from pathlib import Path
-
-    from cdisc_dpn.errors import InputError
-    from cdisc_dpn.raw.readers import read_form
-    from cdisc_dpn.spec.columns import column_uses, declared_columns
-
     raw_dir = Path(raw_dir)
     findings: list[Finding] = []
     tables: dict[str, RawTable] = {}
