@@ -351,3 +351,23 @@ def test_odm_root_that_is_not_odm(tmp_path):
     (tmp_path / "edc.xml").write_text('<?xml version="1.0"?><define><ItemGroupDef/></define>')
     finding = failure(tmp_path, form("ae", "edc.xml", "odm")).findings[0]
     assert finding.code == "READ-ODM" and "<define>" in finding.message
+
+
+def test_multi_character_delimiter_at_read_time(tmp_path):
+    (tmp_path / "ae.csv").write_text("SUBJECT||AETERM\n56-001||x\n")
+    finding = failure(tmp_path, form(delimiter="||")).findings[0]
+    assert finding.code == "READ-DELIMITER" and finding.spec_line == 42
+
+
+def test_blank_header_row(tmp_path):
+    (tmp_path / "ae.csv").write_text("\nSUBJECT,AETERM\n56-001,x\n")
+    finding = failure(tmp_path, form()).findings[0]
+    assert finding.code == "READ-HEADER" and "row 1 (the header row) is blank" in finding.message
+    assert "header_row" in finding.fix
+    assert read_form(tmp_path, form(header_row=2)).frame["AETERM"].tolist() == ["x"]
+
+
+def test_xlsx_header_row_beyond_the_sheet(tmp_path):
+    pd.DataFrame({"SUBJECT": ["56-001"]}).to_excel(tmp_path / "lab.xlsx", index=False)
+    finding = failure(tmp_path, form("lab", "lab.xlsx", "xlsx", header_row=5)).findings[0]
+    assert finding.code == "READ-EMPTY" and "row 5" in finding.message
