@@ -352,7 +352,9 @@ def spec() -> None:
 
 @spec.command("check")
 @click.argument("study_dir", default="mappings", type=click.Path(file_okay=False, path_type=Path))
-def spec_check(study_dir: Path) -> None:
+@click.option("--raw", "raw_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Also check every column the specs name against the raw exports in this folder.")
+def spec_check(study_dir: Path, raw_dir: Path | None) -> None:
     """Load the specs and report every problem with file and line (exit 2 on errors)."""
     from cdisc_dpn.spec.loader import load_specs
 
@@ -362,10 +364,27 @@ def spec_check(study_dir: Path) -> None:
         click.secho(f"error: {exc} ({len(exc.findings)} problem(s))", fg="red", err=True)
         _echo_findings(exc.findings, limit=500)
         sys.exit(EXIT_INPUT)
+    if raw_dir is not None:
+        _spec_check_raw(specs, raw_dir, findings)
     _echo_findings(findings, limit=500)
     click.echo(f"{study_dir}: {len(specs.datasets)} dataset specs, "
                f"{sum(len(d.variables) for d in specs.datasets)} variables, {len(specs.study.forms)} forms; "
                f"{len(findings)} warning(s)")
+
+
+def _spec_check_raw(specs, raw_dir: Path, findings: list) -> None:
+    """`spec check --raw`: exit 2 when a column a spec names is not in its raw file."""
+    from cdisc_dpn.raw.checks import check_spec_columns
+
+    raw_findings, tables = check_spec_columns(specs, raw_dir)
+    errors = [f for f in raw_findings if f.severity is Severity.ERROR]
+    if errors:
+        click.secho(f"error: {len(errors)} problem(s) between the specs and the raw exports in {raw_dir}",
+                    fg="red", err=True)
+        _echo_findings(raw_findings, limit=500)
+        sys.exit(EXIT_INPUT)
+    findings.extend(raw_findings)
+    click.echo(f"{raw_dir}: {len(tables)} forms read; every column the specs name is present")
 
 
 @spec.command("export")

@@ -28,6 +28,7 @@ from cdisc_dpn.output_folder import FolderBusy, OutputClaim, claim_output, error
 from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled, check_unused_columns
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import RawTable
+from cdisc_dpn.spec.columns import declared_columns
 from cdisc_dpn.spec.loader import load_specs
 from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.terminology import load_terminology
@@ -101,7 +102,7 @@ def read_raw(specs: Specs, raw_dir: Path) -> dict[str, RawTable]:
     raw, problems = {}, []
     for form in specs.study.forms:
         try:
-            raw[form.name] = read_form(raw_dir, form)
+            raw[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name))
         except InputError as exc:
             problems.extend(exc.findings)
     if problems:
@@ -129,6 +130,21 @@ def prepare_frames(domains: dict[str, DomainFrame], specs: Specs) -> tuple[dict[
         prepared[name] = DomainFrame(dom.spec, frame, dom.provenance)
         findings.extend(check_dataset(frame, xpt_metadata(dom.spec)))
     return prepared, findings
+
+
+def drop_empty_datasets(domains: dict[str, DomainFrame]) -> tuple[dict[str, DomainFrame], list[Finding]]:
+    """Datasets without records are not submitted (FDA): not written, not in define.xml, not validated."""
+    kept, findings = {}, []
+    for name, dom in domains.items():
+        if len(dom.frame):
+            kept[name] = dom
+            continue
+        findings.append(Finding(
+            "RUN-EMPTY-DATASET", Severity.NOTICE, f"dataset {name} has no records: no XPT or Dataset-JSON is "
+            "written and define.xml does not describe it (empty datasets are not submitted)", stage="write",
+            dataset=name, spec_file=dom.spec.file or None, spec_line=dom.spec.where.line,
+            fix="nothing to do if nothing was collected (e.g. no adverse events); else check the raw form"))
+    return kept, findings
 
 
 def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
@@ -243,6 +259,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
 
     t = stage("Reading raw CRF exports")
     raw = read_raw(specs, config.raw_dir)
+    findings.extend(notice for table in raw.values() for notice in table.notices)
     findings.extend(check_subjects_enrolled(specs.study, raw))
     findings.extend(check_duplicate_records(raw))
     findings.extend(check_unused_columns(specs, raw))
@@ -258,7 +275,9 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
     timings["map"] = time.perf_counter() - t
 
     t = stage("Checking XPT constraints")
-    domains, write_findings = prepare_frames(mapped.domains, specs)
+    non_empty, empty_findings = drop_empty_datasets(mapped.domains)
+    findings.extend(empty_findings)
+    domains, write_findings = prepare_frames(non_empty, specs)
     findings.extend(write_findings)
     write_errors = [f for f in write_findings if f.severity is Severity.ERROR]
     if write_errors and not config.continue_on_write_errors:

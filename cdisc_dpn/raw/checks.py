@@ -1,10 +1,13 @@
-"""Checks across raw forms before mapping: subjects missing from enrolment, duplicate records."""
+"""Checks across raw forms before mapping: enrolment, duplicates, unused columns, columns the specs name."""
 from __future__ import annotations
 
+from pathlib import Path
 
-from cdisc_dpn.errors import Finding, Severity
+from cdisc_dpn.errors import Finding, InputError, Severity
+from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import PROVENANCE, SOURCE_ROW, RawTable
-from cdisc_dpn.spec.model import StudySpec
+from cdisc_dpn.spec.columns import column_uses, declared_columns
+from cdisc_dpn.spec.model import Specs, StudySpec
 
 
 def check_subjects_enrolled(study: StudySpec, raw: dict[str, RawTable]) -> list[Finding]:
@@ -81,3 +84,40 @@ def check_unused_columns(specs, raw: dict[str, RawTable]) -> list[Finding]:
                 stage="read", file=table.path.name, row=None, column=unused[0],
                 fix="map them (a variable or a SUPP-- qualifier) or confirm they are operational fields"))
     return findings
+
+
+def check_spec_columns(specs: Specs, raw_dir: Path | str) -> tuple[list[Finding], dict[str, RawTable]]:
+    """Every column the specs name, against the raw files as read (after each form's `columns:` map).
+
+    Returns the findings (errors for missing columns and unreadable files, the readers' notices)
+    and the forms that could be read. Used by `spec check --raw` before a run.
+    """
+    raw_dir = Path(raw_dir)
+    findings: list[Finding] = []
+    tables: dict[str, RawTable] = {}
+    for form in specs.study.forms:
+        try:
+            tables[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name))
+        except InputError as exc:
+            findings.extend(exc.findings)
+            continue
+        findings.extend(tables[form.name].notices)
+    reported: set[tuple] = set()
+    for use in column_uses(specs):
+        readable = [tables[f] for f in use.forms if f in tables]
+        if len(readable) < len(use.forms) or any(use.column in t.frame.columns for t in readable):
+            continue
+        key = (use.forms, use.column, use.where.file, use.where.line)
+        if key in reported:
+            continue
+        reported.add(key)
+        files = ", ".join(t.path.name for t in readable)
+        have = ", ".join(readable[0].data_columns[:30])
+        renamed = {new: old for old, new in (specs.study.form(use.forms[0]).columns or {}).items()}
+        findings.append(Finding(
+            "SPEC-RAW-COLUMN", Severity.ERROR,
+            f"{use.what} names column {use.column!r}, which form {' / '.join(use.forms)} ({files}) does not have",
+            stage="spec", file=use.where.file, spec_line=use.where.line, column=use.column, value=use.column,
+            fix=f"the form has: {have}{' (after the columns: map)' if renamed else ''}; fix the spec, add the "
+                "column to the form's columns: map in study.yaml, or re-export the form"))
+    return findings, tables

@@ -1,10 +1,12 @@
 """RawTable: one CRF form as read, every cell as text, with row provenance."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from cdisc_dpn.errors import Finding
 
 # Provenance columns carried through mapping; never written to SDTM.
 SOURCE_FILE = "__source_file"
@@ -16,13 +18,16 @@ PROVENANCE = (SOURCE_FILE, SOURCE_ROW)
 class RawTable:
     """A form's rows as strings ("" for empty), plus SOURCE_FILE / SOURCE_ROW columns.
 
-    SOURCE_ROW is the 1-based row in the file as a person sees it in a spreadsheet:
-    the header is row 1, the first data row is row 2.
+    SOURCE_ROW is the 1-based row in the file as a person sees it in a spreadsheet or text
+    editor (the header is row 1 unless `header_row` says otherwise; for ODM-XML it is the line
+    of the ItemGroupData element). `notices` are what the reader saw and skipped or filled in
+    (blank lines, items absent from an ODM export), reported with the run's findings.
     """
 
     form: str
     path: Path
     frame: pd.DataFrame
+    notices: list[Finding] = field(default_factory=list)
 
     @property
     def data_columns(self) -> list[str]:

@@ -41,6 +41,10 @@ Codes (all stage "spec"):
   SPEC-VISIT-DUPLICATE       two visits with the same VISITNUM
   SPEC-DEFINE-DATE           study.yaml define: created is not an ISO 8601 date-time, or data_cutoff
                              not an ISO 8601 date (a cut-off in another form would switch the check off)
+  SPEC-FORM-OPTION           a reader option on a form of another format (warning), or a delimiter
+                             that is not one character
+  SPEC-FORM-COLUMNS          a form's columns: map gives two raw columns the same name
+  SPEC-FORM-HEADER           (loader) header_row and skip_rows disagree
 """
 from __future__ import annotations
 
@@ -546,9 +550,44 @@ DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
     check_domain_known, check_duplicate_variables, check_variables_in_sdtmig, check_required_variables,
     check_labels_and_types, check_keys, check_value_level, check_supp_idvar, check_qnams, check_source_shape,
 )
+# --------------------------------------------------------------------------- form options
+_FORMAT_OPTIONS = {  # option -> (formats it applies to, its default)
+    "delimiter": (("csv",), ","), "header_row": (("csv", "xlsx"), 1), "numbers": (("xpt", "sas7bdat"), "formatted"),
+    "format_catalog": (("xpt", "sas7bdat"), None), "value_formats": (("xpt", "sas7bdat"), {}),
+    "form_oid": (("odm", "xml"), None), "item_groups": (("odm", "xml"), ()),
+}
+
+
+def check_form_options(specs: Specs) -> list[Finding]:
+    """Reader options fit the form's format; the columns: map gives every spec name once."""
+    findings = []
+    for form in specs.study.forms:
+        for option, (formats, default) in _FORMAT_OPTIONS.items():
+            value = getattr(form, option)
+            if value not in (default, None) and form.format not in formats:
+                findings.append(_finding(
+                    "SPEC-FORM-OPTION", f"form {form.name!r}: {option} applies to {'/'.join(formats)} forms, "
+                    f"not to format {form.format}; it is ignored", form.where, f"remove {option}: from this form",
+                    severity=Severity.WARNING, value=str(value)))
+        if len(form.delimiter) != 1:
+            findings.append(_finding(
+                "SPEC-FORM-OPTION", f"form {form.name!r}: delimiter {form.delimiter!r} is not one character",
+                form.where, 'use one character or a name: delimiter: ";" / tab / pipe / comma',
+                value=form.delimiter))
+        targets = Counter(form.columns.values())
+        for name, count in sorted(targets.items()):
+            if count > 1:
+                raws = [raw for raw, new in form.columns.items() if new == name]
+                findings.append(_finding(
+                    "SPEC-FORM-COLUMNS", f"form {form.name!r}: the columns: map renames {', '.join(raws)} all to "
+                    f"{name!r}", form.where, "give each raw column its own name", value=name))
+    return findings
+
+
 SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
-    check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
-    check_trial_design, check_collected_value_maps, check_define_dates,
+    check_form_options, check_duplicate_datasets, check_algorithm_references, check_codelist_references,
+    check_sponsor_codelists, check_unit_conversions, check_trial_design, check_collected_value_maps,
+    check_define_dates,
 )
 
 

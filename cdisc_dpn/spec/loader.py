@@ -7,6 +7,7 @@ SpecError, so a data manager sees all of them in one run.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -83,6 +84,40 @@ def _algorithm(node: Any, params: Any, c: _Collector, where_node: Any, key: str)
 
 
 # --------------------------------------------------------------------------- study.yaml
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def _delimiter(value: Any) -> str:
+    text = str(value)
+    return _DELIMITER_NAMES.get(text.lower(), text)
+
+
+def _code(value: Any) -> str:
+    """A user-format code as the reader sees it: 1 and 1.0 are the same code "1"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text.split(".")[0] if re.fullmatch(r"-?\d+\.0+", text) else text
+
+
+def _value_formats(node: Any) -> dict[str, dict[str, str]]:
+    """SAS user formats by name as the reader sees it: "$NYF." and "nyf" are both NYF."""
+    return {str(k).rstrip(".").lstrip("$").upper(): {_code(a): str(b) for a, b in (v or {}).items()}
+            for k, v in (node or {}).items()}
+
+
+def _header_row(form: LineDict, c: _Collector) -> int:
+    """`header_row: N` (1-based) or `skip_rows: N` (lines above the header); both must agree."""
+    header = form.get("header_row")
+    skip = form.get("skip_rows")
+    if header is not None and skip is not None and int(header) != int(skip) + 1:
+        c.error("SPEC-FORM-HEADER", f"form {form.get('name')!r}: header_row {header} and skip_rows {skip} "
+                "disagree (header_row = skip_rows + 1)", form, "header_row", fix="give only one of them")
+    if header is not None:
+        return int(header)
+    return int(skip) + 1 if skip is not None else 1
+
+
 def _build_study(doc: LineDict, c: _Collector) -> StudySpec:
     study = doc.get("study") or LineDict()
     forms = []
@@ -94,6 +129,12 @@ def _build_study(doc: LineDict, c: _Collector) -> StudySpec:
             subject_column=_text(f.get("subject_column")),
             required_columns=_tuple(f.get("required_columns")),
             exclude_reason=_text(f.get("exclude_reason")), label=str(f.get("label", "")),
+            columns={str(k): str(v) for k, v in (f.get("columns") or {}).items()},
+            delimiter=_delimiter(f.get("delimiter", ",")),
+            header_row=_header_row(f, c), numbers=str(f.get("numbers", "formatted")),
+            format_catalog=_text(f.get("format_catalog")),
+            value_formats=_value_formats(f.get("value_formats")),
+            form_oid=_text(f.get("form_oid")), item_groups=_tuple(f.get("item_groups")),
             where=c.loc(f)))
     arms = [ArmSpec(armcd=str(c.req(a, "armcd", "arm")), arm=str(c.req(a, "arm", "arm")),
                     elements=_tuple(a.get("elements")), branch=_text(a.get("branch")),

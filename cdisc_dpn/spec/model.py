@@ -35,7 +35,19 @@ class FormSpec:
     required_columns: tuple[str, ...] = ()
     exclude_reason: str | None = None  # form read but deliberately not mapped (ledger reason)
     label: str = ""
+    columns: Mapping[str, str] = field(default_factory=dict)   # raw column name -> name the specs use
+    delimiter: str = ","              # csv field separator
+    header_row: int = 1               # csv/xlsx: 1-based line of the header (title lines above it skipped)
+    numbers: str = "formatted"        # sas: numbers as their display format shows them | "raw"
+    format_catalog: str | None = None  # sas: formats catalogue (.sas7bcat) in the raw folder
+    value_formats: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # sas user format -> code -> text
+    form_oid: str | None = None       # odm: FormOID of the form (default: sheet, then name)
+    item_groups: tuple[str, ...] = ()  # odm: ItemGroupOIDs to read (empty = every group of the form)
     where: SpecLocation = NOWHERE
+
+    @property
+    def odm_form_oid(self) -> str:
+        return self.form_oid or self.sheet or self.name
 
 
 @dataclass(frozen=True)

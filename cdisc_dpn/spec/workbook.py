@@ -228,6 +228,14 @@ def study_document(specs: Specs, files: dict[str, str]) -> dict:
         _put(fd, "required_columns", list(f.required_columns))
         _put(fd, "exclude_reason", f.exclude_reason)
         _put(fd, "label", f.label, "")
+        _put(fd, "columns", dict(f.columns))
+        _put(fd, "delimiter", {"\t": "tab"}.get(f.delimiter, f.delimiter), ",")
+        _put(fd, "header_row", f.header_row, 1)
+        _put(fd, "numbers", f.numbers, "formatted")
+        _put(fd, "format_catalog", f.format_catalog)
+        _put(fd, "value_formats", {k: dict(v) for k, v in f.value_formats.items()})
+        _put(fd, "form_oid", f.form_oid)
+        _put(fd, "item_groups", list(f.item_groups))
         forms.append(fd)
     doc["forms"] = forms
     _put(doc, "subject", dict(s.subject))
@@ -504,7 +512,10 @@ DOCUMENT_COLS = (Col("ID", "id"), Col("Title", "title", width=36), Col("Href", "
 FORM_COLS = (Col("Name", "name"), Col("File", "file", width=30), Col("Format", "format"),
              Col("Encoding", "encoding"), Col("Sheet", "sheet"), Col("Subject Column", "subject_column"),
              Col("Required Columns", "required_columns", "list", 40), Col("Exclude Reason", "exclude_reason", width=30),
-             Col("Label", "label", width=30))
+             Col("Label", "label", width=30), Col("Columns (raw -> spec)", "columns", "json", 40),
+             Col("Delimiter", "delimiter"), Col("Header Row", "header_row", "int"), Col("Numbers", "numbers"),
+             Col("Format Catalog", "format_catalog"), Col("Value Formats", "value_formats", "json", 40),
+             Col("Form OID", "form_oid"), Col("Item Groups", "item_groups", "list"))
 ARM_COLS = (Col("ARMCD", "armcd"), Col("ARM", "arm", width=30), Col("Elements", "elements", "list", 30),
             Col("Branch", "branch"), Col("Type", "type", width=20))
 ELEMENT_COLS = (Col("ETCD", "etcd"), Col("ELEMENT", "element", width=30), Col("EPOCH", "epoch"),

@@ -1,0 +1,27 @@
+"""A spreadsheet or SAS cell as the text a person sees (readers hand the spec text, never typed values)."""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+
+
+def cell_text(value: object) -> str:
+    """Integral floats without '.0' (Excel stores 66 and 66.0 alike), dates as ISO 8601, others as repr."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) \
+            else value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
