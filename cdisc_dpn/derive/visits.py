@@ -40,11 +40,11 @@ def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Seri
     frame = frame[frame["v"].notna() | (frame["d"] != "")]
     frame = frame.sort_values(["s", "d", "v"], kind="stable", na_position="last")
     scheduled = frame["v"].notna()
-    block = scheduled.groupby(frame["s"], sort=False).cumsum()
-    last = frame["v"].groupby(frame["s"], sort=False).ffill().fillna(0.0)
+    block = scheduled.groupby(frame["s"], sort=False, dropna=False).cumsum()
+    last = frame["v"].groupby(frame["s"], sort=False, dropna=False).ffill().fillna(0.0)
     # Several records of one unscheduled visit (same subject and date) share its number.
     new_visit = ~scheduled & ~frame.assign(u=~scheduled).duplicated(["s", "d", "u"])
-    k = new_visit.groupby([frame["s"], block], sort=False).cumsum()
+    k = new_visit.groupby([frame["s"], block], sort=False, dropna=False).cumsum()
     result = frame["v"].where(scheduled, (last + k * UNSCHEDULED_STEP).round(2))
     return result.reindex(subjects.index)
 

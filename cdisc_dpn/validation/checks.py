@@ -368,15 +368,16 @@ def epoch_matches_se(ctx: CheckContext) -> list[Violation]:
             continue
         recs = pd.DataFrame({"_row": np.arange(len(frame)), "USUBJID": text(frame["USUBJID"]),
                              "EPOCH": text(frame["EPOCH"]), "_d": _comparable(frame[date_col])})
-        recs = recs[(recs["EPOCH"] != "") & (recs["_d"].str.len() >= 10)]
+        # Empty subject or epoch: nothing to match (a merge would pair "" with "").
+        recs = recs[(recs["USUBJID"] != "") & (recs["EPOCH"] != "") & (recs["_d"].str.len() >= 10)]
         if recs.empty:
             continue
         pairs = recs.merge(elements, on=["USUBJID", "EPOCH"], how="left")
         has_element = pairs["_st"].notna()
         st, en = pairs["_st"].fillna(""), pairs["_en"].fillna("")
         inside = has_element & ~iso_after(st, pairs["_d"]) & ~iso_after(pairs["_d"], en)
-        ok = inside.groupby(pairs["_row"]).any()
-        matched = has_element.groupby(pairs["_row"]).any()
+        ok = inside.groupby(pairs["_row"], dropna=False).any()
+        matched = has_element.groupby(pairs["_row"], dropna=False).any()
         bad_rows = ok.index[~ok.to_numpy()]
         if len(bad_rows) == 0:
             continue
@@ -457,7 +458,7 @@ def single_baseline_flag(ctx: CheckContext, *, flag: str = "LOBXFL", by: Iterabl
         for c in group_cols[1:]:
             group_text = group_text + np.where(group_text == "", "", ", ") + c + "=" + keys[c]
         count = pd.Series(0, index=frame.index)
-        count[flagged] = sub.assign(_n=1).groupby(group_cols)["_n"].transform("size")
+        count[flagged] = sub.assign(_n=1).groupby(group_cols, dropna=False)["_n"].transform("size")
         out.append(Violation(name, flag_col, records(frame, mask, "Y", count=count, group=group_text)))
     return out
 
@@ -478,7 +479,7 @@ def supp_parent_exists(ctx: CheckContext) -> list[Violation]:
         subject, idvarval = text(supp["USUBJID"]), normalised_key(supp["IDVARVAL"])
         resolved = np.zeros(len(supp), dtype=bool)
         detail = pd.Series("", index=supp.index)
-        for (dom, var), index in pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"]).groups.items():
+        for (dom, var), index in pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"], dropna=False).groups.items():
             parent = ctx.frames.get(dom)
             pos = supp.index.get_indexer(index)
             if parent is None or "USUBJID" not in parent.columns:
@@ -510,7 +511,7 @@ def supp_qnam_unique(ctx: CheckContext) -> list[Violation]:
         dup = keys.duplicated(keep=False)
         if not dup.any():
             continue
-        count = keys.groupby(cols)["QNAM"].transform("size")
+        count = keys.groupby(cols, dropna=False)["QNAM"].transform("size")
         parent = keys["RDOMAIN"] + " " + keys["USUBJID"] + " " + keys["IDVAR"] + "=" + keys["IDVARVAL"]
         out.append(Violation(name, "QNAM", records(supp, dup, keys["QNAM"], count=count, parent=parent)))
     return out
