@@ -23,6 +23,10 @@ Codes (all stage "spec"):
   SPEC-CODELIST-DUPLICATE    two sponsor codelists with the same id
   SPEC-CODELIST-EXTENDS      sponsor codelist extends a code that is not a CT codelist
   SPEC-CODELIST-NOT-EXTENSIBLE  sponsor codelist extends a non-extensible CT codelist
+  SPEC-RECODE-TARGET         a `map:` (recode, map_values) or collected_values target that is not a term of
+                             the variable's codelist(s) (its own, or its value-level ones)
+  SPEC-RECODE-CHANGES-TERM   a `map:` or collected_values entry recodes a value that is itself a term (or a
+                             synonym of one) of the codelist to another term of it
   SPEC-FORM-UNDECLARED       a source/join/stack form (or an algorithm's `form:`) not declared under `forms:` in study.yaml
   SPEC-FORM-EXCLUDED         (warning) a dataset reads a form declared with `exclude_reason`
   SPEC-SOURCE-EMPTY          source has no form, no stack and no generate
@@ -407,6 +411,74 @@ def check_codelist_references(specs: Specs) -> list[Finding]:
     return findings
 
 
+def _recoded_codelists(ds: DatasetSpec, name: str, call: AlgorithmCall, own: str | None) -> list[str]:
+    """Codelists the targets of a variable's `map:` may come from: its own and its value-level ones."""
+    codes = {str(c) for c in (call.params.get("codelist"), own) if c}
+    return sorted(codes | {vl.codelist for vl in ds.value_level if vl.variable == name and vl.codelist})
+
+
+def _terms_named(cl, raw: str) -> list:
+    """Terms whose submission value or a synonym is `raw` (case and blanks ignored)."""
+    from cdisc_dpn.terminology.ct import normalise
+    key = normalise(raw)
+    return [t for t in cl.terms if normalise(t.value) == key or any(normalise(x) == key for x in t.synonyms)]
+
+
+def _recode_findings(terminology, codes: list[str], mapping: Mapping, what: str, where: SpecLocation,
+                     dataset: str | None, variable: str | None) -> list[Finding]:
+    lists = [cl for cl in (terminology.get(c) for c in codes) if cl is not None]
+    if not lists:
+        return []
+    findings = []
+    for raw, target in mapping.items():
+        if not isinstance(target, str) or target == "":
+            continue
+        homes = [cl for cl in lists if cl.term(target) is not None]
+        if not homes:
+            findings.append(_finding(
+                "SPEC-RECODE-TARGET", f"{what}: '{raw}' is recoded to '{target}', which is not a term of "
+                f"{' or '.join(f'{cl.code} ({cl.submission_name})' for cl in lists)} in CT {terminology.version}",
+                where, "use the codelist's submission value (see the CT package), or declare the term in a "
+                "sponsor extension of an extensible codelist", dataset=dataset, variable=variable, value=str(raw)))
+            continue
+        for cl in homes:
+            matches = _terms_named(cl, str(raw))
+            if len(matches) != 1 or matches[0].value == target:
+                continue      # no term, the target itself, or ambiguous ("eGFR": EGFR's value, GFRE's synonym)
+            term = matches[0]
+            findings.append(_finding(
+                "SPEC-RECODE-CHANGES-TERM", f"{what}: '{raw}' is the term {term.value}"
+                f"{f' ({term.code})' if term.code else ''} of {cl.code} ({cl.submission_name}) in CT "
+                f"{terminology.version}, but it is recoded to {target}", where,
+                f"map '{raw}' to {term.value} (with `recode` and the codelist, the entry is not needed)",
+                dataset=dataset, variable=variable, value=str(raw)))
+    return findings
+
+
+def check_recode_maps(specs: Specs) -> list[Finding]:
+    """A value map must land on the codelist's terms and must not turn one CT term into another.
+
+    Why: `map_values` and `recode ... map:` bypass the codelist lookup, so a stale belief about
+    CT (e.g. "PROTOCOL VIOLATION is gone") silently recodes a valid term into a different one.
+    """
+    from cdisc_dpn.terminology.ct import load_terminology
+    terminology = load_terminology(specs.terminology)
+    findings = []
+    for ds in specs.datasets:
+        for v in ds.variables:
+            call = v.algorithm
+            if call.name not in ("recode", "map_values") or not isinstance(call.params.get("map"), Mapping):
+                continue
+            codes = _recoded_codelists(ds, v.name, call, v.codelist)
+            findings += _recode_findings(terminology, codes, call.params["map"], f"{ds.name}.{v.name} map",
+                                         call.where if call.where.line else v.where, ds.name, v.name)
+    term_file = next((cl.where.file for cl in specs.terminology.codelists), None)
+    for code, mapping in specs.terminology.collected_values.items():
+        findings += _recode_findings(terminology, [code], mapping, f"collected_values of {code}",
+                                     SpecLocation(term_file or ""), None, None)
+    return findings
+
+
 def check_sponsor_codelists(specs: Specs) -> list[Finding]:
     ct = _ct()
     findings = []
@@ -479,7 +551,7 @@ DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
 )
 SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
     check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
-    check_trial_design,
+    check_trial_design, check_recode_maps,
 )
 
 
