@@ -49,11 +49,20 @@ def test_recoding_a_ct_term_to_another_term_is_an_error(pilot):
     assert f.file.endswith("ds.yaml") and f.spec_line is not None
 
 
-def test_map_target_outside_the_codelists_is_an_error(pilot):
-    _edit(pilot / "ds.yaml", "Lack of Efficacy: LACK OF EFFICACY,", "Lack of Efficacy: NOT WORKING,")
+def test_map_target_outside_a_closed_codelist_is_an_error(pilot):
+    """AESER (C66742, No Yes Response) is not extensible: a map to 'YES' cannot be submitted."""
+    text = (pilot / "terminology.yaml").read_text()
+    (pilot / "terminology.yaml").write_text(text.replace('C66742: {"Yes": "Y", "No": "N"}',
+                                                         'C66742: {"Yes": "YES", "No": "N"}'))
     found = _errors(pilot, "SPEC-RECODE-TARGET")
-    assert [f.value for f in found] == ["Lack of Efficacy"]
-    assert "C66727" in found[0].message and "C114118" in found[0].message
+    assert [f.value for f in found] == ["Yes"]
+    assert "C66742" in found[0].message and "'YES'" in found[0].message
+
+
+def test_map_target_outside_an_extensible_codelist_is_left_to_validation(pilot):
+    _edit(pilot / "ds.yaml", "Lack of Efficacy: LACK OF EFFICACY,", "Lack of Efficacy: NOT WORKING,")
+    specs, _ = load_specs(pilot)
+    assert not [f for f in check_specs(specs) if f.code == "SPEC-RECODE-TARGET"]
 
 
 def test_release_dpn_specs_are_clean_with_an_ambiguous_raw_value():

@@ -24,7 +24,8 @@ Codes (all stage "spec"):
   SPEC-CODELIST-EXTENDS      sponsor codelist extends a code that is not a CT codelist
   SPEC-CODELIST-NOT-EXTENSIBLE  sponsor codelist extends a non-extensible CT codelist
   SPEC-RECODE-TARGET         a `map:` (recode, map_values) or collected_values target that is not a term of
-                             the variable's codelist(s) (its own, or its value-level ones)
+                             the variable's codelist(s) (its own, or its value-level ones) when none of them is
+                             extensible
   SPEC-RECODE-CHANGES-TERM   a `map:` or collected_values entry recodes a value that is itself a term (or a
                              synonym of one) of the codelist to another term of it
   SPEC-FORM-UNDECLARED       a source/join/stack form (or an algorithm's `form:`) not declared under `forms:` in study.yaml
@@ -435,6 +436,8 @@ def _recode_findings(terminology, codes: list[str], mapping: Mapping, what: str,
             continue
         homes = [cl for cl in lists if cl.term(target) is not None]
         if not homes:
+            if any(cl.extensible for cl in lists):
+                continue      # a sponsor term of an extensible codelist: validation warns (DPN-GX-CT-EXT)
             findings.append(_finding(
                 "SPEC-RECODE-TARGET", f"{what}: '{raw}' is recoded to '{target}', which is not a term of "
                 f"{' or '.join(f'{cl.code} ({cl.submission_name})' for cl in lists)} in CT {terminology.version}",

@@ -331,11 +331,24 @@ class UnitConversion:
 
 
 @dataclass(frozen=True)
+class PlausibleRange:
+    """The values a test can physically take in one unit (height 100-230 cm): outside is a data error."""
+
+    testcd: str
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    domain: str | None = None           # restrict to one domain when a test code is shared
+    where: SpecLocation = NOWHERE
+
+
+@dataclass(frozen=True)
 class StudyTerminology:
     codelists: tuple[SponsorCodelist, ...] = ()
     collected_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # codelist -> raw -> submission
     unit_conversions: tuple[UnitConversion, ...] = ()
     standard_units: Mapping[str, str] = field(default_factory=dict)                  # testcd -> unit
+    plausible_ranges: tuple[PlausibleRange, ...] = ()                                # units.yaml plausible_ranges
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.spec.model import DatasetSpec
+from cdisc_dpn.spec.model import DatasetSpec, PlausibleRange
+from cdisc_dpn.validation.plausibility import find_out_of_range
 
 TRIAL_DESIGN = frozenset({"TA", "TD", "TE", "TI", "TM", "TS", "TV"})
 
@@ -47,6 +48,7 @@ class CheckContext:
     specs: Mapping[str, DatasetSpec] = field(default_factory=dict)
     define: DefineMetadata | None = None
     lengths: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    plausible_ranges: tuple[PlausibleRange, ...] = ()         # the study's units.yaml plausible_ranges
 
     def prefix(self, name: str) -> str:
         spec = self.specs.get(name)
@@ -433,6 +435,24 @@ def stresn_matches_stresc(ctx: CheckContext) -> list[Violation]:
             if mask.any():
                 out.append(Violation(name, stresn, records(frame, mask, number_text(n), stresc_variable=stresc,
                                                            stresc=c_text)))
+    return out
+
+
+@check("result_in_plausible_range")
+def result_in_plausible_range(ctx: CheckContext) -> list[Violation]:
+    """Numeric results outside the study's plausible range for the test and unit; the range's spec line rides along."""
+    out = []
+    for name, frame in ctx.subject_frames():
+        for hit in find_out_of_range(frame, ctx.prefix(name), ctx.plausible_ranges):
+            r = hit.range
+            mask = np.zeros(len(frame), dtype=bool)
+            mask[hit.rows] = True
+            shown = np.full(len(frame), "", dtype=object)
+            shown[hit.rows] = [number_text(pd.Series([v])).iat[0] for v in hit.values]
+            bounds = f"{'' if r.low is None else f'{r.low:g}'}-{'' if r.high is None else f'{r.high:g}'}"
+            out.append(Violation(name, hit.variable, records(
+                frame, mask, shown, testcd=r.testcd, unit=r.unit, range=bounds,
+                spec_file=r.where.file, spec_line=r.where.line if r.where.line else "")))
     return out
 
 
