@@ -20,6 +20,7 @@ from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, Specs, SuppQualifierSpec,
                                   ValueLevelSpec, VariableSpec, WhereCondition)
 from cdisc_dpn.spec.oids import item_group_oid, item_oid, method_oid, value_item_oid
+from cdisc_dpn.spec.supp import long_text_qualifier
 from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata
 from cdisc_dpn.terminology.ct import Terminology
 
@@ -563,6 +564,11 @@ class _DefineBuilder:
         name, frame = domain.spec.name, domain.frame
         present = dt.char_values(frame["QNAM"])
         declared = {q.qnam: q for q in (parent_spec.supplemental if parent_spec is not None else ())}
+        if parent_spec is not None:       # QNAMs implied by `long_text: supp` variables (AETERM1, AETERM2...)
+            for qnam in sorted(set(present) - set(declared)):
+                implied = long_text_qualifier(parent_spec, qnam)
+                if implied is not None:
+                    declared[qnam] = implied
         order = [q for q in declared if q in set(present)] + sorted(set(present) - set(declared))
         out = []
         for qnam in order:

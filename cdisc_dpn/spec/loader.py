@@ -198,7 +198,8 @@ def _variables(nodes: Any, c: _Collector) -> tuple[VariableSpec, ...]:
             data_type=_text(v.get("data_type")), codelist=_text(v.get("codelist")), role=_text(v.get("role")),
             method=_text(v.get("method")), comment=_text(v.get("comment")),
             significant_digits=None if v.get("significant_digits") is None else int(v["significant_digits"]),
-            sponsor_defined=bool(v.get("sponsor_defined", False)), where=c.loc(v)))
+            sponsor_defined=bool(v.get("sponsor_defined", False)), long_text=_text(v.get("long_text")),
+            where=c.loc(v)))
     return tuple(out)
 
 

@@ -166,7 +166,11 @@ class VariableSpec:
     comment: str | None = None
     significant_digits: int | None = None
     sponsor_defined: bool = False       # not in SDTMIG for this domain, declared on purpose
+    long_text: str | None = None        # "supp": text over 200 bytes continues in SUPP-- (SDTMIG 4.5.3.2)
     where: SpecLocation = NOWHERE
+
+
+LONG_TEXT_OPTIONS = ("supp",)
 
 
 @dataclass(frozen=True)

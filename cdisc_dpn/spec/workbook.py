@@ -365,6 +365,7 @@ def dataset_document(ds: DatasetSpec) -> dict:
         _put(vd, "method", v.method)
         _put(vd, "comment", v.comment)
         _put(vd, "sponsor_defined", v.sponsor_defined, False)
+        _put(vd, "long_text", v.long_text)
         doc["variables"].append(vd)
     vlm = []
     for vl in ds.value_level:
@@ -479,6 +480,7 @@ VARIABLE_COLS = (
     Col("Codelist", "codelist"), *ORIGIN_COLS, Col("Role", "role"), Col("Method", "method"),
     Col("Comment", "comment"), Col("Sponsor Defined", "sponsor_defined", "bool"),
     Col("Algorithm", "algorithm", width=16), Col("Parameters", "params", "json", 60),
+    Col("Long Text", "long_text"),
 )
 VALUE_LEVEL_COLS = (
     Col("Order", None), Col("Dataset", None), Col("Variable", "variable"), Col("Where Clause", None, width=24),
@@ -541,6 +543,7 @@ SHEETS: dict[str, tuple[Col, ...]] = {
     "Plausibility": PLAUSIBLE_COLS,
 }
 OPTIONAL_SHEETS = frozenset({"Plausibility"})   # added after the first workbooks were shared
+OPTIONAL_COLUMNS = frozenset({("Variables", "Long Text")})
 STUDY_JSON_KEYS = ("subject", "date_formats", "transliteration", "define", "validation")
 STUDY_LIST_SHEETS = (("forms", "Forms", FORM_COLS), ("arms", "Arms", ARM_COLS), ("elements", "Elements", ELEMENT_COLS),
                      ("visits", "Visits", VISIT_COLS), ("trial_summary", "TrialSummary", TS_COLS),
@@ -802,7 +805,7 @@ class _Reader:
         if not values:
             return []
         header = [str(h) if h is not None else "" for h in values[0]]
-        missing = [c.header for c in SHEETS[sheet] if c.header not in header]
+        missing = [c.header for c in SHEETS[sheet] if c.header not in header and (sheet, c.header) not in OPTIONAL_COLUMNS]
         if missing:
             self.problem(f"missing column(s) {', '.join(missing)}", sheet, 1)
         out = []
@@ -832,7 +835,7 @@ class _Reader:
 
 
 VARIABLE_KEYS = ("name", "label", "type", "order", "core", "length", "data_type", "significant_digits", "codelist",
-                 "role", "origin", "algorithm", "params", "method", "comment", "sponsor_defined")
+                 "role", "origin", "algorithm", "params", "method", "comment", "sponsor_defined", "long_text")
 SUPP_KEYS = ("qnam", "qlabel", "idvar", "qeval", "codelist", "data_type", "origin", "algorithm", "params", "method",
              "comment")
 
