@@ -78,3 +78,19 @@ def test_a_synonym_of_another_term_is_reported(pilot):
     _edit(pilot / "ds.yaml", "Lack of Efficacy: LACK OF EFFICACY,", "Lack of Efficacy: LACK OF EFFICACY, Dropout: DEATH,")
     found = _errors(pilot, "SPEC-RECODE-CHANGES-TERM")
     assert [f.value for f in found] == ["Dropout"]      # a synonym of WITHDRAWAL BY SUBJECT only
+
+
+# --------------------------------------------------------------------------- long_text option
+def test_long_text_qnam_clashing_with_a_declared_qualifier_is_an_error(pilot):
+    text = (pilot / "ae.yaml").read_text()
+    (pilot / "ae.yaml").write_text(text.replace("supplemental:\n", "supplemental:\n  - {qnam: AETERM1, qlabel: Other, "
+                                                "origin: Assigned, algorithm: constant, params: {value: X}}\n", 1))
+    found = _errors(pilot, "SPEC-LONG-TEXT")
+    assert [f.value for f in found] == ["AETERM1"] and f"{found[0].file}".endswith("ae.yaml")
+
+
+def test_long_text_value_must_be_supp(pilot):
+    _edit(pilot / "ae.yaml", "long_text: supp, comment:", "long_text: split, comment:")
+    with pytest.raises(SpecError) as raised:
+        load_specs(pilot)
+    assert any("long_text" in f.message or "split" in (f.value or "") for f in raised.value.findings)

@@ -23,6 +23,8 @@ Codes (all stage "spec"):
   SPEC-CODELIST-DUPLICATE    two sponsor codelists with the same id
   SPEC-CODELIST-EXTENDS      sponsor codelist extends a code that is not a CT codelist
   SPEC-CODELIST-NOT-EXTENSIBLE  sponsor codelist extends a non-extensible CT codelist
+  SPEC-LONG-TEXT             `long_text: supp` on a Num variable, or its SUPP-- QNAMs (AETERM1...) clash with a
+                             declared supplemental qualifier
   SPEC-RECODE-TARGET         a `map:` (recode, map_values) or collected_values target that is not a term of
                              the variable's codelist(s) (its own, or its value-level ones) when none of them is
                              extensible
@@ -372,6 +374,29 @@ def check_source_shape(ds: DatasetSpec) -> list[Finding]:
     return findings
 
 
+def check_long_text(ds: DatasetSpec) -> list[Finding]:
+    """`long_text: supp` needs a Char variable and QNAMs of its own (SDTMIG 4.5.3.2)."""
+    from cdisc_dpn.spec.supp import long_text_qnam
+    declared = {q.qnam: q for q in ds.supplemental}
+    findings = []
+    for v in ds.variables:
+        if not v.long_text:
+            continue
+        if v.type != "Char":
+            findings.append(_finding("SPEC-LONG-TEXT", f"{ds.name}.{v.name}: long_text applies to Char variables; "
+                                     f"{v.name} is {v.type}", v.where, "remove long_text from the variable",
+                                     dataset=ds.name, variable=v.name, value=v.long_text))
+        for part in range(1, 10):
+            clash = declared.get(long_text_qnam(v.name, part))
+            if clash is not None:
+                findings.append(_finding("SPEC-LONG-TEXT", f"{ds.name}.{v.name}: the supplemental qualifier "
+                                         f"{clash.qnam} is also the QNAM of part {part} of {v.name}'s long text",
+                                         clash.where, "rename the qualifier (SDTMIG 4.5.3.2 reserves "
+                                         f"{long_text_qnam(v.name, 1)}, {long_text_qnam(v.name, 2)}...)",
+                                         dataset=ds.name, variable=v.name, value=clash.qnam))
+    return findings
+
+
 # --------------------------------------------------------------------------- terminology
 def _ct():
     from cdisc_dpn.terminology.ct import load_ct
@@ -551,6 +576,7 @@ def check_trial_design(specs: Specs) -> list[Finding]:
 DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
     check_domain_known, check_duplicate_variables, check_variables_in_sdtmig, check_required_variables,
     check_labels_and_types, check_keys, check_value_level, check_supp_idvar, check_qnams, check_source_shape,
+    check_long_text,
 )
 SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
     check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
