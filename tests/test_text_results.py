@@ -134,3 +134,52 @@ def test_validation_reports_text_in_a_float_test_as_a_finding():
 def test_validation_takes_any_text_result(value):
     result = _validate_with_glucose(value)
     assert result.rules_run > 0
+
+
+# --------------------------------------------------------------------------- plausibility and the mapping engine
+@given(mixed_results)
+def test_plausibility_check_takes_any_text_result(values):
+    from cdisc_dpn.spec.model import PlausibleRange
+    from cdisc_dpn.validation.plausibility import find_out_of_range
+
+    frame = pd.DataFrame({"LBTESTCD": "GLUC", "LBORRES": values, "LBORRESU": "mg/dL",
+                          "LBSTRESN": pd.to_numeric(pd.Series(values), errors="coerce"), "LBSTRESU": "mmol/L"})
+    hits = find_out_of_range(frame, "LB", (PlausibleRange("GLUC", "mmol/L", 0.5, 60),
+                                           PlausibleRange("GLUC", "mg/dL", 10, 1000)))
+    for h in hits:                        # only numbers, and only those outside the range, are reported
+        assert ((h.values < h.range.low) | (h.values > h.range.high)).all()
+
+
+@settings(max_examples=15)
+@given(st.lists(st.one_of(numbers, texts), min_size=4, max_size=4))
+def test_mapping_engine_takes_any_text_in_numeric_items(items):
+    """Questionnaire items feed `numeric`, `sum_items` and their comparison: text is a finding, never a crash."""
+    import tempfile
+
+    from test_mapping_engine import DM, EX, FILES, QS, STUDY
+
+    from cdisc_dpn.mapping.context import RunSettings
+    from cdisc_dpn.mapping.engine import map_study
+    from cdisc_dpn.raw.readers import read_form
+    from cdisc_dpn.spec.loader import load_specs
+    from cdisc_dpn.terminology import load_terminology
+
+    clean = [" ".join(str(v).replace('"', "").replace(",", " ").split()) for v in items]
+    q = ("SUBJECT,VISIT,DAT,I1,I2,TOT\n"
+         f'01-001,Screening,03/01/2026,"{clean[0]}","{clean[1]}","{clean[2]}"\n'
+         f'01-002,Screening,04/01/2026,"{clean[3]}",2,5\n')
+    with tempfile.TemporaryDirectory() as tmp:
+        specs_dir, raw_dir = Path(tmp) / "specs", Path(tmp) / "raw"
+        specs_dir.mkdir()
+        raw_dir.mkdir()
+        for name, text in {"study.yaml": STUDY, "dm.yaml": DM, "ex.yaml": EX, "qs.yaml": QS,
+                           "terminology.yaml": "codelists: []\n", "units.yaml": "conversions: []\n"}.items():
+            (specs_dir / name).write_text(text)
+        for name, text in {**FILES, "q.csv": q}.items():
+            (raw_dir / name).write_text(text, encoding="utf-8")
+        specs, _ = load_specs(specs_dir)
+        raw = {f.name: read_form(raw_dir, f) for f in specs.study.forms}
+        result = map_study(specs, load_terminology(specs.terminology), raw, RunSettings())
+    assert not [f.render() for f in result.findings if f.code == "MAP-ALGORITHM-FAILED"]
+    qs = result.domains["QS"].frame
+    assert qs["QSSTRESN"].map(lambda v: isinstance(v, float)).all()
