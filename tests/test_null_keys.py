@@ -34,3 +34,25 @@ def test_inner_join_keeps_only_real_key_matches():
     right = _table("rand", {"SUBJECT": ["01", ""], "ARM": ["A", "WRONG"]})
     merged = _join(DS, left, JoinSpec(form="rand", on={"SUBJECT": "SUBJECT"}, how="inner"), {"rand": right}, [])
     assert merged["rand.ARM"].tolist() == ["A"]
+
+
+def test_epoch_of_a_record_without_subject_is_empty():
+    from cdisc_dpn.derive.epoch import derive_epoch
+
+    se = pd.DataFrame({"USUBJID": ["", "A"], "SESTDTC": ["2026-01-01", "2026-01-01"],
+                       "SEENDTC": ["2026-12-31", "2026-12-31"], "TAETORD": [1, 1], "EPOCH": ["WRONG", "TREATMENT"]})
+    got = derive_epoch(pd.Series(["", None, "A"]), pd.Series(["2026-03-01"] * 3), se)
+    assert got.tolist() == ["", "", "TREATMENT"]
+
+
+def test_lookup_does_not_pair_empty_keys():
+    from types import SimpleNamespace
+
+    from cdisc_dpn.mapping.algorithms import lookup
+
+    rand = _table("rand", {"SUBJECT": ["01", ""], "ARM": ["A", "WRONG"]})
+    src = pd.DataFrame({"SUBJECT": ["01", "", "02"]})
+    ctx = SimpleNamespace(raw={"rand": rand}, src=src,
+                          column=lambda name: src[name].astype(str).str.strip())
+    got = lookup(ctx, {"form": "rand", "key": "SUBJECT", "value": "ARM"}, None)
+    assert got.tolist() == ["A", "", ""]
