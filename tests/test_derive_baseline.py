@@ -39,3 +39,17 @@ def test_at_most_one_flag_per_subject_and_test_even_on_ties():
 def test_by_variables_split_the_groups():
     f = _frame([("S1", "A", "2025-01-01", "5"), ("S1", "A", "2025-01-01", "6")]).assign(LAT=["LEFT", "RIGHT"])
     assert _flag(f, {"S1": "2025-01-02"}, by=("TESTCD", "LAT")) == ["Y", "Y"]
+
+
+def test_by_variable_that_is_empty_for_a_test_still_flags_it():
+    """Height has no time point (VSTPTNUM null): its null key must form a group, not vanish (issue 14)."""
+    f = _frame([("S1", "HEIGHT", "2025-01-01", "170"), ("S1", "SYSBP", "2025-01-01", "120"),
+                ("S1", "SYSBP", "2025-01-01", "118")])
+    f["TPTNUM"] = [float("nan"), 815.0, 816.0]
+    assert _flag(f, {"S1": "2025-01-02"}, by=("TESTCD", "TPTNUM")) == ["Y", "Y", "Y"]
+
+
+def test_empty_text_by_variable_is_a_group_of_its_own():
+    f = _frame([("S1", "A", "2025-01-01", "1"), ("S1", "A", "2025-01-02", "2"), ("S1", "A", "2025-01-01", "3")])
+    f["LAT"] = [None, None, "LEFT"]
+    assert _flag(f, {"S1": "2025-01-05"}, by=("TESTCD", "LAT")) == ["", "Y", "Y"]

@@ -68,3 +68,9 @@ def test_records_of_one_unscheduled_visit_share_its_number():
     dates = S(["2026-01-01", "2026-01-05", "2026-01-05", "2026-01-05", "2026-01-07"])
     visits = S([1.0, np.nan, np.nan, np.nan, np.nan])
     assert number_unscheduled(subjects, dates, visits).tolist() == [1.0, 1.01, 1.01, 1.01, 1.02]
+
+
+def test_seq_numbers_records_whose_group_key_is_null():
+    """A null `by` key is a group of its own: groupby(dropna=True) would leave --SEQ empty (issue 14 audit)."""
+    frame = pd.DataFrame({"USUBJID": ["S1", None, "S1", None]})
+    assert derive_seq(frame, ["USUBJID"]).tolist() == [1, 1, 2, 2]

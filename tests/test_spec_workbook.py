@@ -186,3 +186,21 @@ def test_missing_sheet_is_reported(exported, tmp_path):
     with pytest.raises(SpecError) as info:
         import_workbook(exported, tmp_path / "x")
     assert info.value.findings[0].code == "WB-SHEET" and "Sources" in info.value.findings[0].message
+
+
+def test_workbook_without_the_newer_plausibility_sheet_and_long_text_column_still_imports(tmp_path):
+    """Workbooks exported before plausible ranges and long_text existed import, without those options."""
+    pilot = Path(__file__).resolve().parents[1] / "examples" / "cdiscpilot01"
+    xlsx = tmp_path / "old.xlsx"
+    export_workbook(pilot, xlsx)
+    book = load_workbook(xlsx)
+    del book["Plausibility"]
+    variables = book["Variables"]
+    header = [c.value for c in variables[1]]
+    variables.delete_cols(header.index("Long Text") + 1)
+    book.save(xlsx)
+    import_workbook(xlsx, tmp_path / "back")
+    specs, _ = load_specs(tmp_path / "back")
+    assert specs.terminology.plausible_ranges == ()
+    assert not any(v.long_text for d in specs.datasets for v in d.variables)
+    assert specs.dataset("AE").variable("AETERM") is not None

@@ -14,7 +14,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "validation"))
 import sdtm_study as st  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "define"))
+import define_study  # noqa: E402
+
 from cdisc_dpn.errors import Severity  # noqa: E402
+from cdisc_dpn.spec.model import PlausibleRange, StudyTerminology  # noqa: E402
 from cdisc_dpn.validation import build_suite, load_catalogue, validate_domains, write_suites  # noqa: E402
 from cdisc_dpn.validation.checks import CHECKS  # noqa: E402
 
@@ -119,6 +123,12 @@ RULE_CASES = {
     "DPN-SUPP-002": _dup("SUPPAE"),
     "DPN-TS-001": _drop("TS", TSPARMCD="TITLE"),
     "DPN-TS-002": _drop("TS", TSPARMCD="DOSE"),
+    "DPN-PLAUS-001": _where("LB", "LBSTRESN", 99.0, LBTESTCD="GLUC", VISITNUM=2.0),
+}
+# Rules that need study data beyond the datasets (validate_domains keyword arguments).
+RULE_KWARGS = {
+    "DPN-PLAUS-001": {"specs": dataclasses.replace(
+        define_study.specs(), terminology=StudyTerminology(plausible_ranges=(PlausibleRange("GLUC", "mmol/L", 0.5, 60),)))},
 }
 
 
@@ -129,7 +139,7 @@ def test_every_non_define_rule_has_a_failing_case():
 
 @pytest.mark.parametrize("rule_id", sorted(RULE_CASES))
 def test_rule_catches_its_defect(ct, rule_id):
-    result = run(ct, RULE_CASES[rule_id], rule_ids=[rule_id])
+    result = run(ct, RULE_CASES[rule_id], rule_ids=[rule_id], **RULE_KWARGS.get(rule_id, {}))
     assert rule_id in codes(result), [f.render() for f in result.findings]
     assert set(result.rule_counts) == {rule_id} and result.expectations == 0
     rule = next(r for r in load_catalogue().rules if r.id == rule_id)

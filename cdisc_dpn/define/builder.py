@@ -21,6 +21,7 @@ from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, Specs, SuppQualifierSpec,
                                   ValueLevelSpec, VariableSpec, WhereCondition)
 from cdisc_dpn.spec.oids import item_group_oid, item_oid, method_oid, value_item_oid
+from cdisc_dpn.spec.supp import long_text_qualifier
 from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata
 from cdisc_dpn.terminology.ct import Terminology
 
@@ -341,7 +342,7 @@ class _DefineBuilder:
                                               f"{name}.{column} is declared integer but has decimals; float used",
                                               fix="declare float or round in the derivation", **loc))
             elif not is_num and wanted in dt.NUMERIC_TYPES:
-                data_type, length, sig = wanted, *self._text_digits(values, wanted)
+                data_type, length, sig = self._numeric_text(values, wanted, f"{name}.{column}", **loc)
             else:
                 data_type = wanted
         if data_type == "text":
@@ -379,13 +380,31 @@ class _DefineBuilder:
 
     @staticmethod
     def _text_digits(values: list[str], data_type: str) -> tuple[int, int | None]:
-        numbers = [dt.parse_number(v) for v in values]
-        nums = [n for n in numbers if n is not None]
-        if not nums:
+        """(Length, SignificantDigits) of numbers stored as text; values that are not numbers are skipped."""
+        numbers = [v for v in values if dt.parse_number(v) is not None]
+        if not numbers:
             return 1, None
+        length = max(len(re.sub(r"[^0-9]", "", v.lower().split("e")[0])) for v in numbers) or 1
         if data_type == "integer":
-            return max(len(re.sub(r"[^0-9]", "", v)) for v in values), None
-        return max(len(re.sub(r"[^0-9]", "", v)) for v in values), max(dt.text_decimals(v) for v in values)
+            return length, None
+        return length, max(dt.text_decimals(v) for v in numbers)
+
+    def _numeric_text(self, values: list[str], data_type: str, what: str, **loc) -> tuple[str, int, int | None]:
+        """(data type, Length, SignificantDigits) of a Char column declared integer/float.
+
+        Text results among the numbers ("NEG" in a numeric lab test) make it text: a float ItemDef
+        would misdescribe them. Reported so the spec can split the where clause or declare text.
+        """
+        text = dt.non_numbers(values)
+        if text:
+            shown = ", ".join(repr(v) for v in text[:5]) + (" ..." if len(text) > 5 else "")
+            self.findings.append(_finding(
+                "DEF-DATATYPE-TEXT", Severity.WARNING,
+                f"{what} is declared {data_type} but {len(text)} distinct value(s) are not numbers ({shown}); "
+                "described as text", value=text[0],
+                fix="declare data_type text, or give the text results a where clause of their own", **loc))
+            return "text", dt.byte_length(values), None
+        return (data_type, *self._text_digits(values, data_type))
 
     @staticmethod
     def _decode_hints(frame: pd.DataFrame, column: str) -> dict[str, str]:
@@ -484,7 +503,8 @@ class _DefineBuilder:
             if is_num:
                 inferred, length, sig = dt.numeric_profile(dt.num_values(distinct))
             else:
-                length, sig = self._text_digits(values, data_type)
+                data_type, length, sig = self._numeric_text(values, data_type, f"{name}.{column} ({key})",
+                                                            dataset=name, variable=column)
             if vl.length:
                 length = vl.length
         if data_type == "float":
@@ -546,6 +566,11 @@ class _DefineBuilder:
         name, frame = domain.spec.name, domain.frame
         present = dt.char_values(_distinct(frame["QNAM"]))
         declared = {q.qnam: q for q in (parent_spec.supplemental if parent_spec is not None else ())}
+        if parent_spec is not None:       # QNAMs implied by `long_text: supp` variables (AETERM1, AETERM2...)
+            for qnam in sorted(set(present) - set(declared)):
+                implied = long_text_qualifier(parent_spec, qnam)
+                if implied is not None:
+                    declared[qnam] = implied
         order = [q for q in declared if q in set(present)] + sorted(set(present) - set(declared))
         out = []
         for qnam in order:
@@ -570,7 +595,8 @@ class _DefineBuilder:
             if data_type == "text":
                 length = dt.byte_length(values)
             elif data_type in dt.NUMERIC_TYPES:
-                length, sig = self._text_digits(values, data_type)
+                data_type, length, sig = self._numeric_text(values, data_type, f"{name} QNAM {qnam}",
+                                                            dataset=name, variable="QVAL")
                 sig = (sig or 0) if data_type == "float" else None
             wc_oid, _key = self._wc_oid(name, conds)
             method = None

@@ -36,8 +36,9 @@ def char_values(series: pd.Series) -> list[str]:
 
 
 def num_values(series: pd.Series) -> list[float]:
+    """Finite numbers of a column; text (a "NEG" in a numeric column) and infinities are not numbers here."""
     values = pd.to_numeric(series, errors="coerce")
-    return [float(v) for v in values.tolist() if not math.isnan(v)]
+    return [float(v) for v in values.tolist() if math.isfinite(v)]
 
 
 def decimals(value: float) -> int:
@@ -68,20 +69,31 @@ def numeric_profile(values: Iterable[float]) -> tuple[str, int, int | None]:
 
 
 def parse_number(text: str) -> float | None:
-    text = text.strip()
+    """The number a text holds, or None for anything else (text results, overflow to infinity)."""
+    text = str(text).strip()
     if not _NUMBER.fullmatch(text):
         return None
     try:
-        return float(Decimal(text))
-    except (InvalidOperation, ValueError):
+        number = float(Decimal(text))
+    except (InvalidOperation, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def text_decimals(text: str) -> int:
-    text = text.strip().lower()
+    """Decimals written in a number stored as text; 0 for text that is not a number ("NEG", "Negative")."""
+    number = parse_number(text)
+    if number is None:
+        return 0
+    text = str(text).strip().lower()
     if "e" in text:
-        return decimals(float(text))
+        return decimals(number)
     return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def non_numbers(values: Iterable[str]) -> list[str]:
+    """Distinct values that are not numbers, sorted (text results in a test declared numeric)."""
+    return sorted({v for v in values if parse_number(v) is None})
 
 
 def is_iso_datetime_name(name: str) -> bool:

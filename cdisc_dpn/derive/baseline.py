@@ -12,7 +12,8 @@ def derive_last_before(frame: pd.DataFrame, result: str, date: str, reference: p
     """'Y' on the latest record per USUBJID+by with a result and a complete date <= the reference date.
 
     Records dated on the reference day count as before it (pre-dose assessments at the dosing
-    visit); ties on the same date keep the last record in dataset order.
+    visit); ties on the same date keep the last record in dataset order. An empty `by` value
+    (e.g. no time point for height) is a group of its own, never dropped (dropna=False).
     """
     d = frame[date].astype(str).str.slice(0, 10)
     ref = reference.astype(str).str.slice(0, 10)
@@ -21,7 +22,7 @@ def derive_last_before(frame: pd.DataFrame, result: str, date: str, reference: p
     if not ok.any():
         return flag
     cand = frame.loc[ok, ["USUBJID", *by]].assign(_d=d[ok], _i=range(int(ok.sum())))
-    last = cand.sort_values(["_d", "_i"], kind="stable").groupby(["USUBJID", *by], sort=False).tail(1).index
+    last = cand.sort_values(["_d", "_i"], kind="stable").groupby(["USUBJID", *by], sort=False, dropna=False).tail(1).index
     flag.loc[last] = "Y"
     return flag
 

@@ -30,7 +30,9 @@ def derive_epoch(subjects: pd.Series, dates: pd.Series, se: pd.DataFrame) -> pd.
     records = pd.DataFrame({"USUBJID": subjects.astype(str).values, "_day": _days(dates).values,
                             "_pos": range(len(subjects))})
     records["USUBJID"] = records["USUBJID"].astype(str)      # same key dtype on both sides (pandas 2 and 3)
-    records = records[records["_day"].notna()].sort_values("_day", kind="stable")
+    # A record without a subject matches no element (merge_asof would pair "" with "" and "nan" with "nan").
+    known = (subjects.notna() & (subjects.astype(str).str.strip() != "")).to_numpy()
+    records = records[records["_day"].notna().to_numpy() & known].sort_values("_day", kind="stable")
     if records.empty or elements.empty:
         return out
     matched = pd.merge_asof(records, elements[["USUBJID", "_start", "_end", "_last", "EPOCH"]]

@@ -20,10 +20,10 @@ def usubjid(ctx: MappingContext, params: dict, var) -> pd.Series:
 
 
 def derive_seq(frame: pd.DataFrame, by: list[str]) -> pd.Series:
-    """1, 2, 3... within each group in the frame's current (sorted) order: stable and deterministic."""
+    """1, 2, 3... within each group in the frame's current (sorted) order; a null key is a group too."""
     if frame.empty:
         return pd.Series(dtype=float)
-    return frame.groupby(by, sort=False).cumcount().astype(float) + 1
+    return frame.groupby(by, sort=False, dropna=False).cumcount().astype(float) + 1
 
 
 @register("seq", optional=("by",), phase=DATASET)

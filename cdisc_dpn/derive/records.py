@@ -182,7 +182,8 @@ def missed_visits(ctx: MappingContext, params: dict) -> pd.DataFrame:
     out = ctx.out
     planned = [v for v in ctx.specs.study.visits if v.visitdy is not None]
     rows = []
-    for subject, group in out.groupby("USUBJID", sort=False):
+    # Records without a subject cannot have missed a visit: null keys dropped on purpose.
+    for subject, group in out.groupby("USUBJID", sort=False, dropna=True):
         attended = set(pd.to_numeric(group["VISITNUM"], errors="coerce").dropna())
         sched = sorted(n for n in attended if float(n).is_integer())
         if not sched:

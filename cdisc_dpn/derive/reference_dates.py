@@ -42,7 +42,8 @@ def pick_subject_dates(ctx: MappingContext, sources: list[dict], pick: str) -> p
     # Prefer complete dates; a partial date wins only when no complete one exists.
     allrows["complete"] = allrows["d"].str.len() >= 10
     best = {}
-    for subject, group in allrows.groupby("USUBJID", sort=False):
+    # A date on a record without a subject belongs to no subject: null keys dropped on purpose.
+    for subject, group in allrows.groupby("USUBJID", sort=False, dropna=True):
         full = group[group["complete"]]
         pool = full if not full.empty else group
         best[subject] = pool["d"].min() if pick == "min" else pool["d"].max()

@@ -1,11 +1,14 @@
 """VISITNUM, VISIT and VISITDY from the planned visits (TV) in study.yaml.
 
 Collected labels are matched case- and blank-insensitively against each planned visit's
-`labels`. Unscheduled visits are numbered after the preceding scheduled visit of the same
-subject by date (3.01, 3.02...), using a reference visit form (all visits of all subjects)
-so that every domain gives the same number to the same unscheduled visit.
+`labels`. An unscheduled label that carries its number ("Unscheduled 6.1") keeps it, unless the
+number is a planned visit's. Other unscheduled visits are numbered after the preceding visit of
+the same subject by date (3.01, 3.02...), using a reference visit form (all visits of all
+subjects) so that every domain gives the same number to the same unscheduled visit.
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -18,6 +21,7 @@ from cdisc_dpn.spec.model import VisitSpec
 from cdisc_dpn.terminology import normalise
 
 UNSCHEDULED_STEP = 0.01
+_TRAILING_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)$")
 
 
 def visit_label_index(visits: tuple[VisitSpec, ...]) -> dict[str, float]:
@@ -26,6 +30,18 @@ def visit_label_index(visits: tuple[VisitSpec, ...]) -> dict[str, float]:
         for label in (v.visit, *v.labels):
             index[normalise(label)] = v.visitnum
     return index
+
+
+def label_numbers(labels: pd.Series, planned: set[float]) -> tuple[pd.Series, pd.Series]:
+    """(number the label ends with or NaN, mask of labels whose number is a planned VISITNUM).
+
+    "Unscheduled 6.1" -> 6.1. A number equal to a planned visit's ("Unscheduled 2") more likely
+    counts unscheduled visits than names one, so it is not used (and the caller reports it).
+    """
+    distinct = {v: _TRAILING_NUMBER.search(str(v).strip()) for v in labels.unique()}
+    numbers = labels.map({v: float(m.group(1)) if m else np.nan for v, m in distinct.items()}).astype(float)
+    clash = numbers.isin(planned)
+    return numbers.where(~clash, np.nan), clash
 
 
 def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Series) -> pd.Series:
@@ -40,11 +56,11 @@ def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Seri
     frame = frame[frame["v"].notna() | (frame["d"] != "")]
     frame = frame.sort_values(["s", "d", "v"], kind="stable", na_position="last")
     scheduled = frame["v"].notna()
-    block = scheduled.groupby(frame["s"], sort=False).cumsum()
-    last = frame["v"].groupby(frame["s"], sort=False).ffill().fillna(0.0)
+    block = scheduled.groupby(frame["s"], sort=False, dropna=False).cumsum()
+    last = frame["v"].groupby(frame["s"], sort=False, dropna=False).ffill().fillna(0.0)
     # Several records of one unscheduled visit (same subject and date) share its number.
     new_visit = ~scheduled & ~frame.assign(u=~scheduled).duplicated(["s", "d", "u"])
-    k = new_visit.groupby([frame["s"], block], sort=False).cumsum()
+    k = new_visit.groupby([frame["s"], block], sort=False, dropna=False).cumsum()
     result = frame["v"].where(scheduled, (last + k * UNSCHEDULED_STEP).round(2))
     return result.reindex(subjects.index)
 
@@ -60,6 +76,8 @@ def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, floa
     subjects = frame[ref["subject"]].astype(str).str.strip()
     dates = frame[ref["date"]].map(lambda d: parse_date(d, formats).iso)
     nums = frame[ref["visit"]].map(lambda v: index.get(normalise(v), np.nan)).astype(float)
+    carried, _clash = label_numbers(frame[ref["visit"]].astype(str), set(index.values()))
+    nums = nums.where(nums.notna(), carried)
     numbered = number_unscheduled(subjects, dates, nums)
     unscheduled = nums.isna() & (dates.str.len() >= 10)
     return {(s, d[:10]): n for s, d, n in zip(subjects[unscheduled], dates[unscheduled], numbered[unscheduled])}
@@ -84,6 +102,17 @@ def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
         ctx.report("MAP-VISIT", Severity.ERROR, "visit label matches no planned visit in study.yaml", mask=unknown,
                    values=labels, column=params["column"],
                    fix="add the label to the visit's labels: in study.yaml, or correct it in the EDC")
+    if not is_unsched.any():
+        return scheduled
+    carried, clash = label_numbers(labels, set(index.values()))
+    carried = carried.where(is_unsched, np.nan)
+    if (clash & is_unsched).any():
+        ctx.report("MAP-VISIT-UNSCHED-NUMBER", Severity.WARNING,
+                   "the unscheduled visit label carries the number of a planned visit; numbered after the "
+                   "preceding visit by date instead", mask=clash & is_unsched, values=labels, column=params["column"],
+                   fix="check the label in the EDC (unscheduled visits are numbered n.1, n.2 after visit n)")
+    scheduled = scheduled.where(scheduled.notna(), carried)
+    is_unsched = is_unsched & carried.isna()
     if not is_unsched.any():
         return scheduled
     dates = ctx.variable(params["date"]) if params.get("date") else ctx.blank()
@@ -112,13 +141,18 @@ def _planned(ctx: MappingContext) -> dict[float, VisitSpec]:
     return {v.visitnum: v for v in ctx.specs.study.visits}
 
 
+def _number_text(n: float) -> str:
+    """6.1 -> "6.1", 2.01 -> "2.01" (the number as the label wrote it, no padding zeros)."""
+    return f"{n:.4f}".rstrip("0").rstrip(".")
+
+
 @register("visit", optional=("variable", "unscheduled_label"), defaults={"variable": "VISITNUM"})
 def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISIT name from VISITNUM: the planned visit name, or "UNSCHEDULED <n>" for unscheduled numbers."""
     planned = _planned(ctx)
     prefix = params.get("unscheduled_label", "UNSCHEDULED")
     nums = pd.to_numeric(ctx.variable(params.get("variable", "VISITNUM")), errors="coerce")
-    names = {n: planned[n].visit if n in planned else f"{prefix} {n:.2f}" for n in nums.dropna().unique()}
+    names = {n: planned[n].visit if n in planned else f"{prefix} {_number_text(n)}" for n in nums.dropna().unique()}
     return nums.map(lambda n: names.get(n, "") if not np.isnan(n) else "")
 
 

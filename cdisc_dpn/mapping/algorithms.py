@@ -225,8 +225,9 @@ def lookup(ctx: MappingContext, params: dict, var) -> pd.Series:
     for k in keys + [params["value"]]:
         if k not in other.columns:
             raise MappingProblem(f"form {form!r} has no column {k!r}")
-    right = other[keys + [params["value"]]].astype(str).apply(lambda s: s.str.strip())
-    right = right.drop_duplicates(subset=keys, keep="first")
+    right = other[keys + [params["value"]]].fillna("").astype(str).apply(lambda s: s.str.strip())
+    # An empty key matches nothing (pandas would pair "" with ""); duplicates: the first row wins.
+    right = right[(right[keys] != "").all(axis=1)].drop_duplicates(subset=keys, keep="first")
     left = pd.DataFrame({f"k{i}": ctx.column(c).values for i, c in enumerate(on)}, index=ctx.src.index)
     right.columns = [f"k{i}" for i in range(len(keys))] + ["__value"]
     merged = left.merge(right, how="left", on=list(left.columns), sort=False)

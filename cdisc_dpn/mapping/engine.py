@@ -18,7 +18,7 @@ from cdisc_dpn.mapping.registry import DATASET, ROW, get_algorithm
 from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_source_frame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs, VariableSpec
-from cdisc_dpn.spec.supp import supp_dataset_spec
+from cdisc_dpn.spec.supp import long_text_qualifier, supp_dataset_spec
 from cdisc_dpn.terminology import Terminology
 
 
@@ -428,15 +428,24 @@ class MappingEngine:
                                    if SOURCE_FILE in w.src.columns else "",
                                    SOURCE_ROW: pd.to_numeric(w.src[SOURCE_ROW], errors="coerce").fillna(0)
                                    .astype(int).values if SOURCE_ROW in w.src.columns else 0})
-        self.domains[w.spec.name] = DomainFrame(w.spec, out.reset_index(drop=True), provenance)
-        if w.spec.supplemental:
-            self._build_supp(w, out, provenance)
+        from cdisc_dpn.derive.long_text import split_long_values
 
-    def _build_supp(self, w: _Work, parent: pd.DataFrame, provenance: pd.DataFrame) -> None:
+        out, continuations = split_long_values(w.spec, out)
+        self.domains[w.spec.name] = DomainFrame(w.spec, out.reset_index(drop=True), provenance)
+        if w.spec.supplemental or continuations:
+            self._build_supp(w, out, provenance, continuations)
+
+    def _build_supp(self, w: _Work, parent: pd.DataFrame, provenance: pd.DataFrame,
+                    continuations: dict[str, pd.Series]) -> None:
         from cdisc_dpn.derive.suppqual import build_supp_frame
 
         spec = supp_dataset_spec(w.spec)
-        frame, prov, findings = build_supp_frame(w.spec, parent, w.supp, provenance)
+        parent_spec, qualifiers = w.spec, w.supp
+        if continuations:      # SDTMIG 4.5.3.2: the text a long_text variable did not keep
+            implied = tuple(long_text_qualifier(w.spec, qnam) for qnam in continuations)
+            parent_spec = replace(w.spec, supplemental=w.spec.supplemental + implied)
+            qualifiers = w.supp.assign(**{q: c.values for q, c in continuations.items()})
+        frame, prov, findings = build_supp_frame(parent_spec, parent, qualifiers, provenance)
         self.findings.extend(findings)
         self.domains[spec.name] = DomainFrame(spec, frame, prov)
 

@@ -27,7 +27,7 @@ class Ledger:
 
     def summary(self) -> list[dict]:
         out = []
-        for form, group in self.rows.groupby("form", sort=True):
+        for form, group in self.rows.groupby("form", sort=True, dropna=False):
             counts = group["status"].value_counts()
             out.append({"form": form, "file": str(group["file"].iloc[0]), "rows": int(len(group)),
                         MAPPED: int(counts.get(MAPPED, 0)), EXCLUDED: int(counts.get(EXCLUDED, 0)),
@@ -84,7 +84,7 @@ def build_ledger(specs: Specs, raw: dict[str, RawTable], result: MappingResult) 
     frame = pd.DataFrame(records, columns=["form", "file", "row", "status", "datasets", "reason"])
     findings = []
     lost = frame[frame["status"] == UNACCOUNTED]
-    for form, group in lost.groupby("form", sort=True):
+    for form, group in lost.groupby("form", sort=True, dropna=False):
         rows = group["row"].tolist()
         shown = ", ".join(str(r) for r in rows[:20]) + (" ..." if len(rows) > 20 else "")
         findings.append(Finding(

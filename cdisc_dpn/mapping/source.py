@@ -98,7 +98,7 @@ def _apply_filters(ds: DatasetSpec, frame: pd.DataFrame, filters, form_of_row: s
         keep = _mask(frame, f)
         dropped = frame.loc[~keep]
         if len(dropped):
-            for form, rows in dropped.groupby("__form", sort=True)[SOURCE_ROW]:
+            for form, rows in dropped.groupby("__form", sort=True, dropna=False)[SOURCE_ROW]:
                 exclusions.append(Exclusion(str(form), tuple(int(r) for r in rows),
                                             f.reason or f"filtered out by {f.column} {f.op} {list(f.values)}", ds.name))
         frame = frame.loc[keep]
@@ -145,14 +145,16 @@ def _join(ds: DatasetSpec, frame: pd.DataFrame, j: JoinSpec, raw: dict[str, RawT
     right = right.rename(columns={c: f"{j.form}.{c}" for c in right.columns})
     right_keys = [f"{j.form}.{c}" for c in j.on.values()]
     for k in right_keys:
-        right[k] = right[k].astype(str).str.strip()
+        right[k] = right[k].where(right[k].notna(), "").astype(str).str.strip()
+    # An empty key matches nothing (SQL null semantics): pandas would pair "" with "" and NaN with NaN.
+    right = right[(right[right_keys] != "").all(axis=1)]
     if j.first:
         right = right.drop_duplicates(subset=right_keys, keep="first")
     left = frame.copy()
     left_keys = []
     for i, k in enumerate(j.on.keys()):
         key = f"__joinkey{i}"
-        left[key] = left[k].astype(str).str.strip()
+        left[key] = left[k].where(left[k].notna(), "").astype(str).str.strip()
         left_keys.append(key)
     merged = left.merge(right, how=j.how, left_on=left_keys, right_on=right_keys, sort=False)
     merged = merged.drop(columns=left_keys)
@@ -193,7 +195,7 @@ def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: l
         # A raw row is excluded only when none of its items survive.
         survived = set(long.loc[keep, SOURCE_ROW].astype(int)) if keep.any() else set()
         dropped_rows = long.loc[~keep]
-        for form, rows in dropped_rows.groupby("__form", sort=True)[SOURCE_ROW]:
+        for form, rows in dropped_rows.groupby("__form", sort=True, dropna=False)[SOURCE_ROW]:
             lost = tuple(sorted({int(r) for r in rows} - survived))
             if lost:
                 exclusions.append(Exclusion(str(form), lost, u.reason, ds.name))

@@ -25,6 +25,13 @@ Codes (all stage "spec"):
   SPEC-CODELIST-NOT-EXTENSIBLE  sponsor codelist extends a non-extensible CT codelist
   SPEC-COLLECTED-TERM        a collected_values map entry maps a raw value to a term that is not in its
                              codelist (CDISC terms plus the study's declared sponsor extensions)
+  SPEC-LONG-TEXT             `long_text: supp` on a Num variable, or its SUPP-- QNAMs (AETERM1...) clash with a
+                             declared supplemental qualifier
+  SPEC-RECODE-TARGET         a `map:` (recode, map_values) or collected_values target that is not a term of
+                             the variable's codelist(s) (its own, or its value-level ones) when none of them is
+                             extensible
+  SPEC-RECODE-CHANGES-TERM   a `map:` or collected_values entry recodes a value that is itself a term (or a
+                             synonym of one) of the codelist to another term of it
   SPEC-FORM-UNDECLARED       a source/join/stack form (or an algorithm's `form:`) not declared under `forms:` in study.yaml
   SPEC-FORM-EXCLUDED         (warning) a dataset reads a form declared with `exclude_reason`
   SPEC-SOURCE-EMPTY          source has no form, no stack and no generate
@@ -376,6 +383,29 @@ def check_source_shape(ds: DatasetSpec) -> list[Finding]:
     return findings
 
 
+def check_long_text(ds: DatasetSpec) -> list[Finding]:
+    """`long_text: supp` needs a Char variable and QNAMs of its own (SDTMIG 4.5.3.2)."""
+    from cdisc_dpn.spec.supp import long_text_qnam
+    declared = {q.qnam: q for q in ds.supplemental}
+    findings = []
+    for v in ds.variables:
+        if not v.long_text:
+            continue
+        if v.type != "Char":
+            findings.append(_finding("SPEC-LONG-TEXT", f"{ds.name}.{v.name}: long_text applies to Char variables; "
+                                     f"{v.name} is {v.type}", v.where, "remove long_text from the variable",
+                                     dataset=ds.name, variable=v.name, value=v.long_text))
+        for part in range(1, 10):
+            clash = declared.get(long_text_qnam(v.name, part))
+            if clash is not None:
+                findings.append(_finding("SPEC-LONG-TEXT", f"{ds.name}.{v.name}: the supplemental qualifier "
+                                         f"{clash.qnam} is also the QNAM of part {part} of {v.name}'s long text",
+                                         clash.where, "rename the qualifier (SDTMIG 4.5.3.2 reserves "
+                                         f"{long_text_qnam(v.name, 1)}, {long_text_qnam(v.name, 2)}...)",
+                                         dataset=ds.name, variable=v.name, value=clash.qnam))
+    return findings
+
+
 # --------------------------------------------------------------------------- terminology
 def _ct():
     from cdisc_dpn.terminology.ct import load_ct
@@ -413,6 +443,76 @@ def check_codelist_references(specs: Specs) -> list[Finding]:
                 "SPEC-CODELIST-UNKNOWN", f"collected_values for codelist '{code}', which is neither in CDISC CT nor "
                 "a sponsor codelist", SpecLocation(term_file or ""), "fix the codelist code under collected_values:",
                 value=code))
+    return findings
+
+
+def _recoded_codelists(ds: DatasetSpec, name: str, call: AlgorithmCall, own: str | None) -> list[str]:
+    """Codelists the targets of a variable's `map:` may come from: its own and its value-level ones."""
+    codes = {str(c) for c in (call.params.get("codelist"), own) if c}
+    return sorted(codes | {vl.codelist for vl in ds.value_level if vl.variable == name and vl.codelist})
+
+
+def _terms_named(cl, raw: str) -> list:
+    """Terms whose submission value or a synonym is `raw` (case and blanks ignored)."""
+    from cdisc_dpn.terminology.ct import normalise
+    key = normalise(raw)
+    return [t for t in cl.terms if normalise(t.value) == key or any(normalise(x) == key for x in t.synonyms)]
+
+
+def _recode_findings(terminology, codes: list[str], mapping: Mapping, what: str, where: SpecLocation,
+                     dataset: str | None, variable: str | None) -> list[Finding]:
+    lists = [cl for cl in (terminology.get(c) for c in codes) if cl is not None]
+    if not lists:
+        return []
+    findings = []
+    for raw, target in mapping.items():
+        if not isinstance(target, str) or target == "":
+            continue
+        homes = [cl for cl in lists if cl.term(target) is not None]
+        if not homes:
+            if any(cl.extensible for cl in lists):
+                continue      # a sponsor term of an extensible codelist: validation warns (DPN-GX-CT-EXT)
+            findings.append(_finding(
+                "SPEC-RECODE-TARGET", f"{what}: '{raw}' is recoded to '{target}', which is not a term of "
+                f"{' or '.join(f'{cl.code} ({cl.submission_name})' for cl in lists)} in CT {terminology.version}",
+                where, "use the codelist's submission value (see the CT package), or declare the term in a "
+                "sponsor extension of an extensible codelist", dataset=dataset, variable=variable, value=str(raw)))
+            continue
+        for cl in homes:
+            matches = _terms_named(cl, str(raw))
+            if len(matches) != 1 or matches[0].value == target:
+                continue      # no term, the target itself, or ambiguous ("eGFR": EGFR's value, GFRE's synonym)
+            term = matches[0]
+            findings.append(_finding(
+                "SPEC-RECODE-CHANGES-TERM", f"{what}: '{raw}' is the term {term.value}"
+                f"{f' ({term.code})' if term.code else ''} of {cl.code} ({cl.submission_name}) in CT "
+                f"{terminology.version}, but it is recoded to {target}", where,
+                f"map '{raw}' to {term.value} (with `recode` and the codelist, the entry is not needed)",
+                dataset=dataset, variable=variable, value=str(raw)))
+    return findings
+
+
+def check_recode_maps(specs: Specs) -> list[Finding]:
+    """A value map must land on the codelist's terms and must not turn one CT term into another.
+
+    Why: `map_values` and `recode ... map:` bypass the codelist lookup, so a stale belief about
+    CT (e.g. "PROTOCOL VIOLATION is gone") silently recodes a valid term into a different one.
+    """
+    from cdisc_dpn.terminology.ct import load_terminology
+    terminology = load_terminology(specs.terminology)
+    findings = []
+    for ds in specs.datasets:
+        for v in ds.variables:
+            call = v.algorithm
+            if call.name not in ("recode", "map_values") or not isinstance(call.params.get("map"), Mapping):
+                continue
+            codes = _recoded_codelists(ds, v.name, call, v.codelist)
+            findings += _recode_findings(terminology, codes, call.params["map"], f"{ds.name}.{v.name} map",
+                                         call.where if call.where.line else v.where, ds.name, v.name)
+    term_file = next((cl.where.file for cl in specs.terminology.codelists), None)
+    for code, mapping in specs.terminology.collected_values.items():
+        findings += _recode_findings(terminology, [code], mapping, f"collected_values of {code}",
+                                     SpecLocation(term_file or ""), None, None)
     return findings
 
 
@@ -549,6 +649,7 @@ def check_define_dates(specs: Specs) -> list[Finding]:
 DATASET_CHECKS: tuple[Callable[[DatasetSpec], list[Finding]], ...] = (
     check_domain_known, check_duplicate_variables, check_variables_in_sdtmig, check_required_variables,
     check_labels_and_types, check_keys, check_value_level, check_supp_idvar, check_qnams, check_source_shape,
+    check_long_text,
 )
 # --------------------------------------------------------------------------- form options
 _FORMAT_OPTIONS = {  # option -> (formats it applies to, its default)
@@ -587,7 +688,7 @@ def check_form_options(specs: Specs) -> list[Finding]:
 SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
     check_form_options, check_duplicate_datasets, check_algorithm_references, check_codelist_references,
     check_sponsor_codelists, check_unit_conversions, check_trial_design, check_collected_value_maps,
-    check_define_dates,
+    check_define_dates, check_recode_maps,
 )
 
 

@@ -16,7 +16,7 @@ from cdisc_dpn.spec.model import (
     AlgorithmCall, ArmSpec, CodelistTerm, CriterionSpec, DatasetSpec, DerivedRecordsSpec,
     DocumentSpec, ElementSpec, FilterSpec, FormSpec, JoinSpec, OriginSpec, SourceSpec,
     SpecLocation, Specs, SponsorCodelist, StackMember, StudySpec, StudyTerminology,
-    SuppQualifierSpec, TrialSummaryParam, UnitConversion, UnpivotItem, UnpivotSpec,
+    PlausibleRange, SuppQualifierSpec, TrialSummaryParam, UnitConversion, UnpivotItem, UnpivotSpec,
     ValueLevelSpec, VariableSpec, VisitSpec, WhereCondition,
 )
 from cdisc_dpn.spec.yamlsafe import LineDict, LineList, YamlProblem, load_yaml_with_lines
@@ -239,7 +239,8 @@ def _variables(nodes: Any, c: _Collector) -> tuple[VariableSpec, ...]:
             data_type=_text(v.get("data_type")), codelist=_text(v.get("codelist")), role=_text(v.get("role")),
             method=_text(v.get("method")), comment=_text(v.get("comment")),
             significant_digits=None if v.get("significant_digits") is None else int(v["significant_digits"]),
-            sponsor_defined=bool(v.get("sponsor_defined", False)), where=c.loc(v)))
+            sponsor_defined=bool(v.get("sponsor_defined", False)), long_text=_text(v.get("long_text")),
+            where=c.loc(v)))
     return tuple(out)
 
 
@@ -331,8 +332,15 @@ def _build_terminology(doc: LineDict | None, units: LineDict | None, c_term: _Co
                                        offset=float(u.get("offset", 0.0)), where=c_units.loc(u))
                         for u in units.get("conversions") or [])
     std = {str(k): str(v) for k, v in (units.get("standard_units") or {}).items()}
+    ranges = tuple(PlausibleRange(testcd=str(c_units.req(r, "testcd", "plausible range")),
+                                  unit=str(c_units.req(r, "unit", "plausible range")),
+                                  low=None if r.get("low") is None else float(r["low"]),
+                                  high=None if r.get("high") is None else float(r["high"]),
+                                  domain=_text(r.get("domain")), where=c_units.loc(r))
+                   for r in units.get("plausible_ranges") or [])
     return StudyTerminology(codelists=tuple(codelists), collected_values=collected,
-                            unit_conversions=conversions, standard_units=std, collected_where=collected_where)
+                            unit_conversions=conversions, standard_units=std, collected_where=collected_where,
+                            plausible_ranges=ranges)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -178,7 +178,11 @@ class VariableSpec:
     comment: str | None = None
     significant_digits: int | None = None
     sponsor_defined: bool = False       # not in SDTMIG for this domain, declared on purpose
+    long_text: str | None = None        # "supp": text over 200 bytes continues in SUPP-- (SDTMIG 4.5.3.2)
     where: SpecLocation = NOWHERE
+
+
+LONG_TEXT_OPTIONS = ("supp",)
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,18 @@ class UnitConversion:
 
 
 @dataclass(frozen=True)
+class PlausibleRange:
+    """The values a test can physically take in one unit (height 100-230 cm): outside is a data error."""
+
+    testcd: str
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    domain: str | None = None           # restrict to one domain when a test code is shared
+    where: SpecLocation = NOWHERE
+
+
+@dataclass(frozen=True)
 class StudyTerminology:
     codelists: tuple[SponsorCodelist, ...] = ()
     collected_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # codelist -> raw -> submission
@@ -350,6 +366,7 @@ class StudyTerminology:
     standard_units: Mapping[str, str] = field(default_factory=dict)                  # testcd -> unit
     # codelist -> raw value -> where that map entry is written (spec check points at the line)
     collected_where: Mapping[str, Mapping[str, SpecLocation]] = field(default_factory=dict, compare=False)
+    plausible_ranges: tuple[PlausibleRange, ...] = ()                                # units.yaml plausible_ranges
 
 
 @dataclass(frozen=True)

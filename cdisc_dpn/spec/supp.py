@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, OriginSpec, SourceSpec, VariableSpec
+from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, OriginSpec, SourceSpec, SuppQualifierSpec, VariableSpec
 
 # (name, core, codelist, length) in SUPPQUAL order; labels come from SDTMIG 3.4 metadata.
 _SUPP_VARIABLES = (
@@ -34,3 +34,30 @@ def supp_dataset_spec(parent: DatasetSpec) -> DatasetSpec:
         sort=("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
         source=SourceSpec(), variables=variables, repeating=True, reference_data=False,
         comment=None, file=parent.file, where=parent.where)
+
+
+# --------------------------------------------------------------------------- SDTMIG 4.5.3.2 long text
+LONG_TEXT_LIMIT = 200      # bytes of a Char value in an XPT v5 file (FDA Technical Conformance Guide)
+
+
+def long_text_qnam(variable: str, part: int) -> str:
+    """QNAM of the `part`-th continuation of `variable`: AETERM1, AETERM2...; an 8-character name gives
+    up its last characters to the digits (SDTMIG 4.5.3.2), so the QNAM stays within 8."""
+    suffix = str(part)
+    return variable[: 8 - len(suffix)] + suffix
+
+
+def long_text_qualifier(parent: DatasetSpec, qnam: str) -> SuppQualifierSpec | None:
+    """The SUPP-- qualifier a `long_text: supp` variable of `parent` implies for `qnam`, or None."""
+    for var in parent.variables:
+        if var.long_text != "supp" or var.type != "Char":
+            continue
+        for part in range(1, 100):
+            name = long_text_qnam(var.name, part)
+            if name == qnam:
+                return SuppQualifierSpec(
+                    qnam=qnam, qlabel=var.label[:40], algorithm=AlgorithmCall("long_text", {"variable": var.name}),
+                    origin=var.origin, comment=f"{var.name} text beyond its first {LONG_TEXT_LIMIT} characters, "
+                    f"part {part} (SDTMIG 4.5.3.2: {var.name} holds the first part, {long_text_qnam(var.name, 1)}, "
+                    f"{long_text_qnam(var.name, 2)}... the rest, split between words).")
+    return None

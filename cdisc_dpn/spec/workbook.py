@@ -12,7 +12,8 @@ The workbook is a view of the YAML specs that a reviewer or data manager can edi
   Comments      comment texts referenced by ID from Datasets/Variables/ValueLevel/SuppQualifiers
   Documents     study documents (aCRF, supplemental documents)
   Sources       how each dataset's rows are built: form, join, stack, filter, unpivot, generate
-  SuppQualifiers, DerivedRecords, Forms, Arms, Elements, Visits, TrialSummary, Criteria, Units
+  SuppQualifiers, DerivedRecords, Forms, Arms, Elements, Visits, TrialSummary, Criteria, Units,
+  Plausibility (optional: plausible result ranges per test code and unit)
 
 Export goes model -> YAML-shaped documents -> rows; import goes rows -> documents -> YAML, so that
 export -> import -> load gives an equal model and re-exporting gives the same bytes. Text cells
@@ -373,6 +374,7 @@ def dataset_document(ds: DatasetSpec) -> dict:
         _put(vd, "method", v.method)
         _put(vd, "comment", v.comment)
         _put(vd, "sponsor_defined", v.sponsor_defined, False)
+        _put(vd, "long_text", v.long_text)
         doc["variables"].append(vd)
     vlm = []
     for vl in ds.value_level:
@@ -446,6 +448,14 @@ def units_document(term: StudyTerminology) -> dict:
         _put(ud, "offset", u.offset or None)
         conversions.append(ud)
     _put(doc, "conversions", conversions)
+    ranges = []
+    for r in term.plausible_ranges:
+        rd: dict = {"testcd": r.testcd, "unit": r.unit}
+        _put(rd, "low", r.low)
+        _put(rd, "high", r.high)
+        _put(rd, "domain", r.domain)
+        ranges.append(rd)
+    _put(doc, "plausible_ranges", ranges)
     return doc
 
 
@@ -479,6 +489,7 @@ VARIABLE_COLS = (
     Col("Codelist", "codelist"), *ORIGIN_COLS, Col("Role", "role"), Col("Method", "method"),
     Col("Comment", "comment"), Col("Sponsor Defined", "sponsor_defined", "bool"),
     Col("Algorithm", "algorithm", width=16), Col("Parameters", "params", "json", 60),
+    Col("Long Text", "long_text"),
 )
 VALUE_LEVEL_COLS = (
     Col("Order", None), Col("Dataset", None), Col("Variable", "variable"), Col("Where Clause", None, width=24),
@@ -532,13 +543,19 @@ UNIT_COLS = (Col("Kind", None), Col("TESTCD", "testcd"), Col("From", "from"), Co
              Col("Factor", "factor", "float"), Col("Molecular Weight", "molecular_weight", "float"),
              Col("Offset", "offset", "float"))
 
+PLAUSIBLE_COLS = (Col("TESTCD", "testcd"), Col("Unit", "unit"), Col("Low", "low", "float"),
+                  Col("High", "high", "float"), Col("Domain", "domain"))
+
 SHEETS: dict[str, tuple[Col, ...]] = {
     "Study": STUDY_COLS, "Datasets": DATASET_COLS, "Variables": VARIABLE_COLS, "ValueLevel": VALUE_LEVEL_COLS,
     "WhereClauses": WHERE_COLS, "Codelists": CODELIST_COLS, "Methods": METHOD_COLS, "Comments": COMMENT_COLS,
     "Documents": DOCUMENT_COLS, "Sources": SOURCE_COLS, "SuppQualifiers": SUPP_COLS,
     "DerivedRecords": DERIVED_COLS, "Forms": FORM_COLS, "Arms": ARM_COLS, "Elements": ELEMENT_COLS,
     "Visits": VISIT_COLS, "TrialSummary": TS_COLS, "Criteria": CRITERIA_COLS, "Units": UNIT_COLS,
+    "Plausibility": PLAUSIBLE_COLS,
 }
+OPTIONAL_SHEETS = frozenset({"Plausibility"})   # added after the first workbooks were shared
+OPTIONAL_COLUMNS = frozenset({("Variables", "Long Text")})
 STUDY_JSON_KEYS = ("subject", "date_formats", "transliteration", "define", "validation")
 STUDY_LIST_SHEETS = (("forms", "Forms", FORM_COLS), ("arms", "Arms", ARM_COLS), ("elements", "Elements", ELEMENT_COLS),
                      ("visits", "Visits", VISIT_COLS), ("trial_summary", "TrialSummary", TS_COLS),
@@ -699,6 +716,7 @@ def workbook_rows(docs: dict[str, dict], files: dict[str, str]) -> dict[str, lis
     sheets["Units"] = [["standard", testcd, None, unit, None, None, None]
                        for testcd, unit in units.get("standard_units", {}).items()]
     sheets["Units"] += [_row_of(u, UNIT_COLS, {"Kind": "conversion"}) for u in units.get("conversions", [])]
+    sheets["Plausibility"] = [_row_of(r, PLAUSIBLE_COLS) for r in units.get("plausible_ranges", [])]
     sheets["Methods"] = [[ident, f"Method for {ident[3:]}", "Computation", text] for ident, text in methods.rows]
     sheets["Comments"] = [[ident, text] for ident, text in comments.rows]
     return sheets
@@ -814,6 +832,8 @@ class _Reader:
 
     def rows(self, sheet: str) -> list[tuple[int, dict[str, Any]]]:
         if sheet not in self.wb.sheetnames:
+            if sheet in OPTIONAL_SHEETS:
+                return []
             self.findings.append(Finding("WB-SHEET", Severity.ERROR, f"sheet {sheet!r} is missing", stage="spec",
                                          file=self.file, fix="export a fresh workbook and copy the edits into it"))
             return []
@@ -821,7 +841,7 @@ class _Reader:
         if not values:
             return []
         header = [str(h) if h is not None else "" for h in values[0]]
-        missing = [c.header for c in SHEETS[sheet] if c.header not in header]
+        missing = [c.header for c in SHEETS[sheet] if c.header not in header and (sheet, c.header) not in OPTIONAL_COLUMNS]
         if missing:
             self.problem(f"missing column(s) {', '.join(missing)}", sheet, 1)
         out = []
@@ -851,7 +871,7 @@ class _Reader:
 
 
 VARIABLE_KEYS = ("name", "label", "type", "order", "core", "length", "data_type", "significant_digits", "codelist",
-                 "role", "origin", "algorithm", "params", "method", "comment", "sponsor_defined")
+                 "role", "origin", "algorithm", "params", "method", "comment", "sponsor_defined", "long_text")
 SUPP_KEYS = ("qnam", "qlabel", "idvar", "qeval", "codelist", "data_type", "origin", "algorithm", "params", "method",
              "comment")
 
@@ -1071,6 +1091,9 @@ def _units_back(reader: _Reader) -> dict:
         doc["standard_units"] = standard
     if conversions:
         doc["conversions"] = conversions
+    ranges = [reader.record("Plausibility", number, row, PLAUSIBLE_COLS) for number, row in reader.rows("Plausibility")]
+    if ranges:
+        doc["plausible_ranges"] = ranges
     return doc
 
 
@@ -1081,7 +1104,7 @@ def workbook_documents(xlsx: Path | str) -> dict[str, dict]:
 
 def _read_documents(xlsx: Path) -> tuple[dict[str, dict], _Origins]:
     reader = _Reader(xlsx)
-    missing = [s for s in SHEETS if s not in reader.wb.sheetnames]
+    missing = [s for s in SHEETS if s not in reader.wb.sheetnames and s not in OPTIONAL_SHEETS]
     if missing:
         raise SpecError("the workbook is not a cdisc-dpn specification", [Finding(
             "WB-SHEET", Severity.ERROR, f"sheet(s) missing: {', '.join(missing)}", stage="spec", file=reader.file,

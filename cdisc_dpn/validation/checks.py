@@ -14,8 +14,9 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.spec.model import DatasetSpec
+from cdisc_dpn.spec.model import DatasetSpec, PlausibleRange
 from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
+from cdisc_dpn.validation.plausibility import find_out_of_range
 
 TRIAL_DESIGN = frozenset({"TA", "TD", "TE", "TI", "TM", "TS", "TV"})
 
@@ -48,6 +49,7 @@ class CheckContext:
     specs: Mapping[str, DatasetSpec] = field(default_factory=dict)
     define: DefineMetadata | None = None
     lengths: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    plausible_ranges: tuple[PlausibleRange, ...] = ()         # the study's units.yaml plausible_ranges
 
     def prefix(self, name: str) -> str:
         spec = self.specs.get(name)
@@ -390,15 +392,16 @@ def epoch_matches_se(ctx: CheckContext) -> list[Violation]:
             continue
         recs = pd.DataFrame({"_row": np.arange(len(frame)), "USUBJID": text(frame["USUBJID"]),
                              "EPOCH": text(frame["EPOCH"]), "_d": _comparable(frame[date_col])})
-        recs = recs[(recs["EPOCH"] != "") & (recs["_d"].str.len() >= 10)]
+        # Empty subject or epoch: nothing to match (a merge would pair "" with "").
+        recs = recs[(recs["USUBJID"] != "") & (recs["EPOCH"] != "") & (recs["_d"].str.len() >= 10)]
         if recs.empty:
             continue
         pairs = recs.merge(elements, on=["USUBJID", "EPOCH"], how="left")
         has_element = pairs["_st"].notna()
         st, en = pairs["_st"].fillna(""), pairs["_en"].fillna("")
         inside = has_element & ~iso_after(st, pairs["_d"]) & ~iso_after(pairs["_d"], en)
-        ok = inside.groupby(pairs["_row"]).any()
-        matched = has_element.groupby(pairs["_row"]).any()
+        ok = inside.groupby(pairs["_row"], dropna=False).any()
+        matched = has_element.groupby(pairs["_row"], dropna=False).any()
         bad_rows = ok.index[~ok.to_numpy()]
         if len(bad_rows) == 0:
             continue
@@ -457,6 +460,24 @@ def stresn_matches_stresc(ctx: CheckContext) -> list[Violation]:
     return out
 
 
+@check("result_in_plausible_range")
+def result_in_plausible_range(ctx: CheckContext) -> list[Violation]:
+    """Numeric results outside the study's plausible range for the test and unit; the range's spec line rides along."""
+    out = []
+    for name, frame in ctx.subject_frames():
+        for hit in find_out_of_range(frame, ctx.prefix(name), ctx.plausible_ranges):
+            r = hit.range
+            mask = np.zeros(len(frame), dtype=bool)
+            mask[hit.rows] = True
+            shown = np.full(len(frame), "", dtype=object)
+            shown[hit.rows] = [number_text(pd.Series([v])).iat[0] for v in hit.values]
+            bounds = f"{'' if r.low is None else f'{r.low:g}'}-{'' if r.high is None else f'{r.high:g}'}"
+            out.append(Violation(name, hit.variable, records(
+                frame, mask, shown, testcd=r.testcd, unit=r.unit, range=bounds,
+                spec_file=r.where.file, spec_line=r.where.line if r.where.line else "")))
+    return out
+
+
 @check("single_baseline_flag")
 def single_baseline_flag(ctx: CheckContext, *, flag: str = "LOBXFL", by: Iterable[str] = ("TESTCD",)
                          ) -> list[Violation]:
@@ -479,7 +500,7 @@ def single_baseline_flag(ctx: CheckContext, *, flag: str = "LOBXFL", by: Iterabl
         for c in group_cols[1:]:
             group_text = group_text + np.where(group_text == "", "", ", ") + c + "=" + keys[c]
         count = pd.Series(0, index=frame.index)
-        count[flagged] = sub.assign(_n=1).groupby(group_cols)["_n"].transform("size")
+        count[flagged] = sub.assign(_n=1).groupby(group_cols, dropna=False)["_n"].transform("size")
         out.append(Violation(name, flag_col, records(frame, mask, "Y", count=count, group=group_text)))
     return out
 
@@ -500,7 +521,7 @@ def supp_parent_exists(ctx: CheckContext) -> list[Violation]:
         subject, idvarval = text(supp["USUBJID"]), normalised_key(supp["IDVARVAL"])
         resolved = np.zeros(len(supp), dtype=bool)
         detail = pd.Series("", index=supp.index)
-        for (dom, var), index in pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"]).groups.items():
+        for (dom, var), index in pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"], dropna=False).groups.items():
             parent = ctx.frames.get(dom)
             pos = supp.index.get_indexer(index)
             if parent is None or "USUBJID" not in parent.columns:
@@ -532,7 +553,7 @@ def supp_qnam_unique(ctx: CheckContext) -> list[Violation]:
         dup = keys.duplicated(keep=False)
         if not dup.any():
             continue
-        count = keys.groupby(cols)["QNAM"].transform("size")
+        count = keys.groupby(cols, dropna=False)["QNAM"].transform("size")
         parent = keys["RDOMAIN"] + " " + keys["USUBJID"] + " " + keys["IDVAR"] + "=" + keys["IDVARVAL"]
         out.append(Violation(name, "QNAM", records(supp, dup, keys["QNAM"], count=count, parent=parent)))
     return out

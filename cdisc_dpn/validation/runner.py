@@ -240,11 +240,14 @@ def _rule_findings(rule, violations: Iterable[Violation], datasets: Mapping[str,
         out = []
         for rec in listed.to_dict("records"):
             row = int(rec.pop("row"))
+            # A check may name the spec line behind each record (e.g. the plausible range it broke).
+            record_spec = (_display_path(rec.pop("spec_file", None)) or None, rec.pop("spec_line", None) or None)
+            where = record_spec if record_spec[0] else spec
             fields = {**rule.params, "dataset": v.dataset, "variable": v.variable,
                       **{k: value_text(x) for k, x in rec.items()}}
             usubjid = fields.get("usubjid") or None
             f = _finding(rule.id, rule.severity, render(rule.message, fields), ds, v.variable, row,
-                         fields.get("value"), spec, usubjid=usubjid,
+                         fields.get("value"), where, usubjid=usubjid,
                          extra={"rule": f"{rule_spec[0]}:{rule_spec[1]}" if rule_spec[1] else rule_spec[0]})
             if ds is None:
                 f = replace(f, dataset=v.dataset)
@@ -326,7 +329,7 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
         from cdisc_dpn.validation.define_meta import read_define
         define = read_define(Path(define_path))
     ctx = CheckContext({n: d.frame for n, d in datasets.items()}, {n: d.spec for n, d in datasets.items()},
-                       define, lengths)
+                       define, lengths, specs.terminology.plausible_ranges if specs is not None else ())
     rules_run = 0
     for number, rule in enumerate(catalogue.rules, start=1):
         tell(f"conformance rules: {rule.id} ({number}/{len(catalogue.rules)}; {expectations} expectations done)")
