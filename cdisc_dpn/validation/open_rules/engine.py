@@ -1,0 +1,271 @@
+"""Run Open Rules on a study: scope -> Match Datasets -> Operations -> Check tree -> hits.
+
+Every (rule, dataset) pair ends in one of: hits (possibly none), skipped with the reason (a
+variable the check needs is absent, as CORE does), or an error with its message. Nothing is
+dropped silently: callers count skips and errors beside the hits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.validation.open_rules.operations import OPERATIONS
+from cdisc_dpn.validation.open_rules.operators import OPERATORS
+from cdisc_dpn.validation.open_rules.rulebook import OpenRule
+from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
+from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, text_of
+
+RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check")
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule_id: str
+    dataset: str
+    record: int | None                  # 1-based record of the dataset; None for a dataset-level finding
+    values: tuple[tuple[str, str], ...]  # output variables and their values
+
+
+@dataclass
+class RuleRun:
+    rule: OpenRule
+    status: str                          # ran | unsupported | not applicable
+    reason: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)        # datasets the rule was evaluated on
+    skipped: dict[str, str] = field(default_factory=dict)    # dataset -> why not evaluated
+    errors: dict[str, str] = field(default_factory=dict)     # dataset -> engine error
+
+
+# ----------------------------------------------------------------------------- scope
+def _class_matches(rule: OpenRule, cls: str) -> bool:
+    aliases = {cls, "FINDINGS"} if cls == "FINDINGS ABOUT" else {cls}
+    if rule.classes_exclude and aliases & set(rule.classes_exclude):
+        return False
+    return "ALL" in rule.classes_include or bool(aliases & set(rule.classes_include))
+
+
+def in_scope(rule: OpenRule, ds: StudyDataset) -> bool:
+    tokens = {ds.name, ds.domain}
+    if ds.name.startswith("SUPP"):
+        tokens.add("SUPP--")
+    if ds.domain.startswith("AP"):
+        tokens.add("AP--")
+    if tokens & set(rule.domains_exclude):
+        return False
+    if "ALL" not in rule.domains_include and not tokens & set(rule.domains_include):
+        return False
+    return _class_matches(rule, ds.dataset_class)
+
+
+# ----------------------------------------------------------------------------- merges
+def _match_frame(study: StudyData, name: str) -> pd.DataFrame:
+    parts = [d.frame for d in study.datasets.values() if d.name == name or d.domain == name]
+    if not parts:
+        raise RuleNotApplicable(f"Match Datasets: {name} is not in the study")
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
+    """Parent rows with one column per QNAM, joined on USUBJID (+ IDVAR = IDVARVAL when given)."""
+    out = pd.DataFrame(index=parent.index)
+    if not {"USUBJID", "QNAM", "QVAL"} <= set(supp.columns):
+        return out
+    idvar = supp["IDVAR"].astype(str) if "IDVAR" in supp.columns else pd.Series("", index=supp.index)
+    idval = supp["IDVARVAL"].astype(object).map(text_of) if "IDVARVAL" in supp.columns else \
+        pd.Series("", index=supp.index)
+    for var in pd.unique(idvar):
+        part = supp[idvar == var]
+        left = parent[["USUBJID"]].astype(object).copy()
+        keys = ["USUBJID"]
+        if var.strip() and var in parent.columns:
+            left["__id"] = parent[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x))
+            part = part.assign(__id=idval[idvar == var])
+            keys.append("__id")
+        elif var.strip():
+            continue
+        wide = part.pivot_table(index=keys, columns="QNAM", values="QVAL", aggfunc="first")
+        joined = left.merge(wide, how="left", left_on=keys, right_index=True)
+        for q in wide.columns:
+            out[q] = joined[q].combine_first(out[q]) if q in out.columns else joined[q]
+    return out
+
+
+def _merge(view: View, rule: OpenRule) -> View:
+    frame = view.frame.assign(__row=view.rows)
+    for m in rule.match_datasets:
+        name = str(m["Name"]).upper()
+        if m.get("Wildcard"):
+            view.wildcard = ("**" if "**" in str(rule.check) else "__", str(m["Wildcard"]))
+        if name.startswith("SUPP") and not view.ds.name.startswith("SUPP"):
+            supp = _match_frame(view.study, name if name != "SUPP--" else "SUPP" + view.ds.domain)
+            wide = _supp_wide(frame, supp)
+            frame = pd.concat([frame, wide[[c for c in wide.columns if c not in frame.columns]]], axis=1)
+            continue
+        other = _match_frame(view.study, name)
+        left_keys, right_keys = [], []
+        for k in m.get("Keys") or []:
+            if isinstance(k, dict):
+                left_keys.append(view.resolve(k["Left"]))
+                right_keys.append(k["Right"])
+            else:
+                left_keys.append(view.resolve(k))
+                right_keys.append(k)
+        for k in left_keys:
+            if k not in frame.columns:
+                raise Absent(k)
+        for k in right_keys:
+            if k not in other.columns:
+                raise RuleNotApplicable(f"Match Datasets: {name} has no {k}")
+        renamed = {}
+        for c in other.columns:
+            if c in right_keys:
+                renamed[c] = f"__key_{c}"
+            else:
+                renamed[c] = f"{name}.{c}"
+        right = other.rename(columns=renamed)
+        for c in other.columns:
+            if c not in right_keys and c not in frame.columns:
+                right[c] = right[f"{name}.{c}"]
+        rk = [renamed[k] for k in right_keys]
+        left = frame.copy()
+        for lk, r in zip(left_keys, rk):
+            if pd.api.types.is_numeric_dtype(left[lk].dtype) != pd.api.types.is_numeric_dtype(right[r].dtype):
+                left[lk] = left[lk].astype(object).map(text_of)
+                right[r] = right[r].astype(object).map(text_of)
+        frame = left.merge(right, how=m.get("Join Type") or "inner", left_on=left_keys, right_on=rk)
+        frame = frame.drop(columns=rk)
+    frame = frame.reset_index(drop=True)
+    return View(view.ds, frame.drop(columns="__row"), frame["__row"].to_numpy(), view.study, view.values,
+                view.wildcard)
+
+
+# ----------------------------------------------------------------------------- check tree
+def evaluate(node: dict, view: View) -> np.ndarray:
+    if "all" in node:
+        mask = np.ones(view.n, dtype=bool)
+        for child in node["all"]:
+            mask &= evaluate(child, view)
+            if not mask.any():
+                return mask
+        return mask
+    if "any" in node:
+        masks, absent = [], None
+        for child in node["any"]:
+            try:
+                masks.append(evaluate(child, view))
+            except Absent as exc:
+                absent = exc
+        if not masks:
+            raise absent
+        return np.logical_or.reduce(masks)
+    if "not" in node:
+        return ~evaluate(node["not"], view)
+    return np.asarray(OPERATORS[node["operator"]](view, node), dtype=bool)
+
+
+def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
+    if rule.rule_type == "Variable Metadata Check":
+        cols = list(ds.frame.columns)
+        frame = pd.DataFrame({
+            "variable_name": cols,
+            "variable_label": [ds.labels.get(c, "") for c in cols],
+            "variable_data_type": [ds.types.get(c, "Char") for c in cols],
+            "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
+            "variable_order_number": [float(i + 1) for i in range(len(cols))]})
+    else:
+        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label],
+                              "dataset_size": [float(ds.frame.memory_usage(deep=True).sum())]})
+    return View(ds, frame, np.full(len(frame), -1), study)
+
+
+def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
+    out = []
+    for name in rule.output_variables:
+        try:
+            v = view.column(name).iloc[i]
+        except (Absent, IndexError, KeyError):
+            continue
+        out.append((view.resolve(name), "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                    text_of(v) if not isinstance(v, (list, set, frozenset, tuple)) else ", ".join(map(str, v))))
+    return tuple(out)
+
+
+def run_rule_on(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
+    """Hits of one rule on one dataset; raises Absent / RuleNotApplicable when it cannot be evaluated."""
+    if rule.rule_type in ("Dataset Metadata Check", "Variable Metadata Check"):
+        view = _metadata_view(rule, ds, study)
+    else:
+        view = View(ds, ds.frame, np.arange(len(ds.frame)), study)
+        if rule.match_datasets:
+            view = _merge(view, rule)
+    for op in rule.operations:
+        result = OPERATIONS[op["operator"]](view, op)
+        if isinstance(result, pd.Series):
+            view.frame = view.frame.assign(**{op["id"]: result.to_numpy()})
+        else:
+            view.values[op["id"]] = result
+    mask = evaluate(rule.check, view)
+    flagged = np.flatnonzero(mask)
+    if not len(flagged):
+        return []
+    if rule.sensitivity == "Dataset" or rule.rule_type != "Record Data":
+        return [Hit(rule.id, ds.name, None, _outputs(rule, view, int(flagged[0])))]
+    hits, seen = [], set()
+    for i in flagged:
+        rec = int(view.rows[i])
+        if rec in seen:
+            continue
+        seen.add(rec)
+        hits.append(Hit(rule.id, ds.name, rec + 1, _outputs(rule, view, int(i))))
+    return hits
+
+
+def run_rule(rule: OpenRule, study: StudyData) -> RuleRun:
+    if rule.unsupported:
+        return RuleRun(rule, "unsupported", rule.unsupported)
+    if rule.rule_type == "Domain Presence Check":
+        ds = StudyDataset("STUDY", pd.DataFrame({"__": [0]}))
+        try:
+            mask = evaluate(rule.check, View(ds, ds.frame, np.array([-1]), study))
+        except Absent as exc:
+            return RuleRun(rule, "ran", skipped={"STUDY": f"{exc.name} not present"})
+        run = RuleRun(rule, "ran", datasets=["STUDY"])
+        if mask.any():
+            run.hits.append(Hit(rule.id, "STUDY", None, ()))
+        return run
+    run = RuleRun(rule, "ran")
+    for name in sorted(study.datasets):
+        ds = study.datasets[name]
+        if not in_scope(rule, ds):
+            continue
+        try:
+            hits = run_rule_on(rule, ds, study)
+        except Absent as exc:
+            run.skipped[name] = f"variable {exc.name} not in the dataset"
+            continue
+        except RuleNotApplicable as exc:
+            run.skipped[name] = str(exc)
+            continue
+        except Exception as exc:        # an engine defect must surface as a reported error, not a traceback
+            run.errors[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        run.datasets.append(name)
+        run.hits.extend(hits)
+    return run
+
+
+def run_rules(rules: list[OpenRule], study: StudyData) -> list[RuleRun]:
+    return [run_rule(r, study) for r in rules]
+
+
+def message_of(rule: OpenRule, hit: Hit) -> str:
+    values = ", ".join(f"{k}={v!r}" for k, v in hit.values)
+    return f"{rule.message}" + (f" ({values})" if values else "")
+
+
+def as_dict(hit: Hit) -> dict[str, Any]:
+    return {"dataset": hit.dataset, "record": hit.record, "values": dict(hit.values)}
