@@ -47,6 +47,8 @@ class RuleCases:
             return "no test cases"
         if statuses == {"passed"}:
             return "passed"
+        if statuses <= {"passed", "unverifiable"}:
+            return "passed" if "passed" in statuses else "unverifiable"
         if "unsupported" in statuses:
             return "not supported"
         return "failed"
@@ -93,6 +95,8 @@ def _why(expected: set, flagged: set, run: RuleRun) -> str:
 def run_case(rule: OpenRule, case_dir: Path, kind: str) -> CaseResult:
     case = f"{kind}/{case_dir.name}"
     expected = read_expected(case_dir / "results" / "results.csv")
+    if not (case_dir / "results" / "results.csv").is_file():
+        return CaseResult(rule.id, case, "unverifiable", "test case has no results/results.csv (fixture defect)")
     if rule.unsupported:
         return CaseResult(rule.id, case, "unsupported", rule.unsupported, expected, [])
     data = case_dir / "data"
@@ -133,7 +137,7 @@ def summary(results: list[RuleCases]) -> dict[str, Any]:
         return c
     fe = count(lambda r: r.fully_executable)
     other = count(lambda r: not r.fully_executable)
-    total_fe = sum(fe.values())
+    total_fe = sum(v for k, v in fe.items() if k != "unverifiable")
     return {
         "rules": len(results),
         "rules_by_status": dict(sorted(Counter(r.status for r in results).items())),
@@ -153,11 +157,12 @@ def write_json(results: list[RuleCases], book: RuleBook, path: Path) -> None:
 
 
 def table(results: list[RuleCases]) -> str:
-    lines = [f"{'rule':<12} {'ids':<16} {'status':<14} cases (pass/fail/unsupported)  reason"]
+    lines = [f"{'rule':<12} {'ids':<16} {'status':<14} cases (pass/fail/unsupported/unverifiable)  reason"]
     for rc in results:
         c = Counter(x.status for x in rc.cases)
         ids = ",".join(rc.rule.authority_ids[:2]) if rc.rule else ""
         reason = rc.load_problem or next((x.reason for x in rc.cases if x.status != "passed"), "")
         lines.append(f"{rc.rule_id:<12} {ids:<16} {rc.status:<14} "
-                     f"{c.get('passed', 0)}/{c.get('failed', 0)}/{c.get('unsupported', 0):<22} {reason[:150]}")
+                     f"{c.get('passed', 0)}/{c.get('failed', 0)}/{c.get('unsupported', 0)}/{c.get('unverifiable', 0):<18} "
+                     f"{reason[:150]}")
     return "\n".join(lines) + "\n"

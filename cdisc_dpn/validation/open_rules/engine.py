@@ -179,7 +179,7 @@ def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
     else:
         frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label],
                               "dataset_size": [float(ds.frame.memory_usage(deep=True).sum())]})
-    return View(ds, frame, np.full(len(frame), -1), study)
+    return View(ds, frame, np.arange(len(frame)), study)
 
 
 def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
@@ -212,7 +212,7 @@ def run_rule_on(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]
     flagged = np.flatnonzero(mask)
     if not len(flagged):
         return []
-    if rule.sensitivity == "Dataset" or rule.rule_type != "Record Data":
+    if rule.sensitivity == "Dataset":
         return [Hit(rule.id, ds.name, None, _outputs(rule, view, int(flagged[0])))]
     hits, seen = [], set()
     for i in flagged:
