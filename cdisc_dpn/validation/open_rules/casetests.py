@@ -102,7 +102,10 @@ def run_case(rule: OpenRule, case_dir: Path, kind: str) -> CaseResult:
     data = case_dir / "data"
     if not data.is_dir():
         return CaseResult(rule.id, case, "failed", "test case has no data/ folder", expected, [])
-    study = read_csv_folder(data)
+    try:
+        study = read_csv_folder(data, listed_only=True)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return CaseResult(rule.id, case, "failed", f"test data cannot be read: {exc}", expected, [])
     run = run_rule(rule, study)
     flagged = sorted({(h.dataset, h.record) for h in run.hits}, key=_pair_key)
     exp_set, fl_set = set(expected), set(flagged)

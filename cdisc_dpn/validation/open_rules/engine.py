@@ -6,6 +6,7 @@ dropped silently: callers count skips and errors beside the hits.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,7 +137,9 @@ def _merge(view: View, rule: OpenRule) -> View:
             if pd.api.types.is_numeric_dtype(left[lk].dtype) != pd.api.types.is_numeric_dtype(right[r].dtype):
                 left[lk] = left[lk].astype(object).map(text_of)
                 right[r] = right[r].astype(object).map(text_of)
-        frame = left.merge(right, how=m.get("Join Type") or "inner", left_on=left_keys, right_on=rk)
+        with warnings.catch_warnings():          # int/float key columns: values compare numerically
+            warnings.simplefilter("ignore", UserWarning)
+            frame = left.merge(right, how=m.get("Join Type") or "inner", left_on=left_keys, right_on=rk)
         frame = frame.drop(columns=rk)
     frame = frame.reset_index(drop=True)
     return View(view.ds, frame.drop(columns="__row"), frame["__row"].to_numpy(), view.study, view.values,

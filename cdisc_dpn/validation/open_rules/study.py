@@ -76,7 +76,10 @@ class StudyData:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:            # an empty file is a dataset without variables or records
+        return pd.DataFrame()
 
 
 def _numeric(values: pd.Series) -> pd.Series:
@@ -94,8 +97,11 @@ def read_env(path: Path) -> dict[str, str]:
     return env
 
 
-def read_csv_folder(folder: Path) -> StudyData:
-    """A CORE test-case `data/` folder (or any folder of <dataset>.csv with optional metadata)."""
+def read_csv_folder(folder: Path, *, listed_only: bool = False) -> StudyData:
+    """A CORE test-case `data/` folder (or any folder of <dataset>.csv with optional metadata).
+
+    `listed_only`: when _datasets.csv exists, read only the datasets it lists (as CORE does for
+    its test cases); otherwise every <dataset>.csv is read."""
     labels: dict[str, str] = {}
     listed: list[str] = []
     if (folder / "_datasets.csv").is_file():
@@ -115,7 +121,9 @@ def read_csv_folder(folder: Path) -> StudyData:
                 var_meta.setdefault(ds, {})[var] = ((row.get("type") or "").strip(), (row.get("label") or "").strip(),
                                                      (row.get("length") or "").strip())
     paths = {p.stem.upper(): p for p in folder.glob("*.csv") if not p.name.startswith("_")}
-    names = [n.upper() for n in listed if n.upper() in paths] or sorted(paths)
+    names = [n.upper() for n in listed if n.upper() in paths]
+    if not (listed_only and listed):
+        names += [n for n in sorted(paths) if n not in names]
     datasets = {}
     for name in names:
         frame = _read_csv(paths[name])
