@@ -45,7 +45,8 @@ def _datasets(result: ValidationResult) -> list[dict[str, Any]]:
 
 def report_data(result: ValidationResult, run_id: str) -> dict[str, Any]:
     findings = sorted(result.findings, key=sort_key)
-    return {
+    extra = {"open_rules": result.open_rules} if result.open_rules else {}   # rules run, not run and why
+    return {**extra,
         "run": {"run_id": run_id},
         "summary": {
             "passed": result.passed,
