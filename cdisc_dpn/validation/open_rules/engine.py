@@ -181,7 +181,7 @@ def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
             "variable_order_number": [float(i + 1) for i in range(len(cols))]})
     else:
         frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label],
-                              "dataset_size": [float(ds.frame.memory_usage(deep=True).sum())]})
+                              "dataset_size": [ds.size]})
     return View(ds, frame, np.arange(len(frame)), study)
 
 

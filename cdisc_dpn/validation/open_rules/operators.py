@@ -176,9 +176,7 @@ OPERATORS["greater_than_or_equal_to"] = _numeric_compare(np.greater_equal)
 def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarray:
     if isinstance(c, pd.Series):
         if len(c) and c.map(lambda x: isinstance(x, (list, set, tuple, frozenset))).all():
-            # per-row collections (grouped operation results)
-            return np.array([_in(x, coll, case_insensitive) for x, coll in zip(t.to_numpy(dtype=object), c)],
-                            dtype=bool)
+            return _contained_per_row(t, c, case_insensitive)
         c = list(pd.unique(c.dropna()))
     if isinstance(c, str):
         c = [c]
@@ -194,6 +192,20 @@ def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarr
         return per_value(t.astype(object), lambda u: np.array([isinstance(x, str) and x.lower() in texts for x in u],
                                                               dtype=bool))
     return per_value(t.astype(object), lambda u: np.array([text_of(x) in texts for x in u], dtype=bool))
+
+
+def _contained_per_row(t: pd.Series, c: pd.Series, case_insensitive: bool) -> np.ndarray:
+    """Membership in per-row collections (grouped operation results): one isin per distinct collection."""
+    texts = as_text(t).map(lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
+    out = np.zeros(len(t), dtype=bool)
+    codes, uniques = pd.factorize(c.map(id))
+    firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
+    values = texts.to_numpy(dtype=object)
+    for code, rows in pd.Series(np.arange(len(c))).groupby(codes).indices.items():
+        coll = c.iloc[int(firsts[code])]
+        items = {text_of(v).lower() if case_insensitive else text_of(v) for v in coll}
+        out[rows] = pd.Series(values[rows], dtype=object).isin(items).to_numpy()
+    return out
 
 
 def _in(x: Any, coll: Any, case_insensitive: bool) -> bool:
@@ -436,21 +448,21 @@ def _date_key(x: Any, component: str | None) -> Any:
 
 
 def _date_compare(op: Callable) -> Operator:
+    """Compare ISO 8601 dates (or one component of them); each distinct (target, comparator) pair once."""
     def compare(view: View, node: dict) -> np.ndarray:
         comp = node.get("date_component")
         t = as_text(_target(view, node))
         c = _comparator(view, node)
-        tk = t.map(lambda x: _date_key(x, comp), na_action="ignore")
-        if isinstance(c, pd.Series):
-            ck = as_text(c).map(lambda x: _date_key(x, comp), na_action="ignore")
-        else:
-            ck = pd.Series([_date_key(text_of(c), comp)] * view.n, index=t.index, dtype=object)
-        out = []
-        for a, b in zip(tk, ck):
-            out.append(a is not None and b is not None and not (isinstance(a, float) or isinstance(b, float))
-                       and op(a, b))
-        return np.array(out, dtype=bool)
+        c = as_text(c) if isinstance(c, pd.Series) else pd.Series([text_of(c)] * view.n, index=t.index, dtype=object)
+        pairs = pd.DataFrame({"a": t.astype(object), "b": c.astype(object)}).fillna("")
+        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
+        res = np.array([_date_test(_date_key(a, comp), _date_key(b, comp), op) for a, b in uniques], dtype=bool)
+        return res[codes] if len(codes) else np.zeros(0, dtype=bool)
     return compare
+
+
+def _date_test(a: Any, b: Any, op: Callable) -> bool:
+    return a is not None and b is not None and op(a, b)
 
 
 import operator as _op  # noqa: E402

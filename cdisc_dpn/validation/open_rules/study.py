@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +25,23 @@ class StudyDataset:
     labels: dict[str, str] = field(default_factory=dict)     # variable -> label
     lengths: dict[str, int] = field(default_factory=dict)    # variable -> declared length
 
-    @property
+    @cached_property
+    def size(self) -> float:
+        """Bytes of the data in memory (stand-in for the file size of dataset_size)."""
+        return float(self.frame.memory_usage(deep=True).sum())
+
+    @cached_property
     def domain(self) -> str:
         """The DOMAIN value (split datasets QS1 -> QS), else the name; SUPPxx keep their name."""
         if self.name.startswith("SUPP") or self.name in ("RELREC", "RELSUB", "RELSPEC"):
             return self.name
         if "DOMAIN" in self.frame.columns and len(self.frame):
-            values = self.frame["DOMAIN"]
-            first = values[values.astype(str).str.strip() != ""]
-            if len(first):
-                return str(first.iloc[0]).strip().upper()
+            for value in pd.unique(self.frame["DOMAIN"].astype(object)):
+                if isinstance(value, str) and value.strip():
+                    return value.strip().upper()
         return self.name
 
-    @property
+    @cached_property
     def dataset_class(self) -> str:
         """SDTMIG class (upper case) of the domain, else guessed from its topic variable."""
         if self.name.startswith("SUPP") or self.name in ("RELREC", "RELSUB", "RELSPEC"):
