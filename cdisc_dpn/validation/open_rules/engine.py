@@ -96,6 +96,23 @@ def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
 
 
 def _merge(view: View, rule: OpenRule) -> View:
+    """The view joined with the rule's Match Datasets; many rules share a join (DM on USUBJID), so
+    the result is kept per study for the (dataset, Match Datasets) pair."""
+    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check))
+    cached = view.study.merged.get(key)
+    if cached is None:
+        try:
+            cached = _join(view, rule)
+        except (Absent, RuleNotApplicable) as exc:
+            cached = exc
+        view.study.merged[key] = cached
+    if isinstance(cached, Exception):
+        raise cached
+    frame, rows, wildcard = cached
+    return View(view.ds, frame, rows, view.study, view.values, wildcard)
+
+
+def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[str, str] | None]:
     frame = view.frame.assign(__row=view.rows)
     for m in rule.match_datasets:
         name = str(m["Name"]).upper()
@@ -142,8 +159,7 @@ def _merge(view: View, rule: OpenRule) -> View:
             frame = left.merge(right, how=m.get("Join Type") or "inner", left_on=left_keys, right_on=rk)
         frame = frame.drop(columns=rk)
     frame = frame.reset_index(drop=True)
-    return View(view.ds, frame.drop(columns="__row"), frame["__row"].to_numpy(), view.study, view.values,
-                view.wildcard)
+    return frame.drop(columns="__row"), frame["__row"].to_numpy(), view.wildcard
 
 
 # ----------------------------------------------------------------------------- check tree

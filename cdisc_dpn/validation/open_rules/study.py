@@ -68,6 +68,7 @@ class StudyData:
     datasets: dict[str, StudyDataset]
     product: str = "SDTMIG"
     version: str = "3.4"
+    merged: dict = field(default_factory=dict, repr=False)   # (dataset, Match Datasets) -> merged frame, rows
 
     def by_domain(self, name: str) -> StudyDataset | None:
         """A dataset by name, or the first whose DOMAIN is `name` (split datasets)."""
