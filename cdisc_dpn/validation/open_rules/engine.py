@@ -116,8 +116,13 @@ def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[s
     frame = view.frame.assign(__row=view.rows)
     for m in rule.match_datasets:
         name = str(m["Name"]).upper()
-        if m.get("Wildcard"):
-            view.wildcard = ("**" if "**" in str(rule.check) else "__", str(m["Wildcard"]))
+        if m.get("Child"):
+            if _child_applies(view.ds, name):
+                frame = _join_parent(view, frame)
+            continue
+        if name == "RELREC" and not m.get("Keys"):
+            frame = _join_related(view, frame, str(m.get("Wildcard") or "**"), rule)
+            continue
         if name.startswith("SUPP") and not view.ds.name.startswith("SUPP"):
             supp = _match_frame(view.study, name if name != "SUPP--" else "SUPP" + view.ds.domain)
             wide = _supp_wide(frame, supp)
@@ -160,6 +165,115 @@ def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[s
         frame = frame.drop(columns=rk)
     frame = frame.reset_index(drop=True)
     return frame.drop(columns="__row"), frame["__row"].to_numpy(), view.wildcard
+
+
+def _child_applies(ds: StudyDataset, name: str) -> bool:
+    """A `Child: true` entry names the child dataset (SUPP--, CO, RELREC) the rule is evaluated on."""
+    return name == ds.name or (name == "SUPP--" and ds.name.startswith("SUPP"))
+
+
+def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
+    """Child-to-parent join: each SUPP--/CO/RELREC record gets the columns of its parent record
+    (dataset named by RDOMAIN, same USUBJID, parent[IDVAR] = IDVARVAL); a left join, so records
+    without a parent keep empty parent columns."""
+    need = {"RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"}
+    if not need <= set(frame.columns):
+        raise Absent(sorted(need - set(frame.columns))[0])
+    rdomain = frame["RDOMAIN"].astype(object).map(lambda x: x.strip().upper() if isinstance(x, str) else "")
+    idvar = frame["IDVAR"].astype(object).map(lambda x: x.strip() if isinstance(x, str) else "")
+    idval = frame["IDVARVAL"].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+    parts = []
+    for (dom, var), rows in frame.groupby([rdomain, idvar], sort=False).groups.items():
+        child = frame.loc[rows]
+        parent = view.study.by_domain(dom) if dom else None
+        if parent is None or not var or var not in parent.frame.columns or "USUBJID" not in parent.frame.columns:
+            parts.append(child)
+            continue
+        cols = [c for c in parent.frame.columns if c not in child.columns or c == var]
+        right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]].copy()
+        right["__key"] = right[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+        right = right.drop_duplicates(["USUBJID", "__key"])
+        if var in child.columns:
+            right = right.drop(columns=[var])
+        left = child.assign(__key=idval.loc[rows], __usubjid=child["USUBJID"])
+        joined = left.merge(right.rename(columns={"USUBJID": "__usubjid"}), how="left", on=["__usubjid", "__key"])
+        joined.index = child.index
+        parts.append(joined.drop(columns=["__key", "__usubjid"]))
+    return pd.concat(parts).sort_index() if parts else frame
+
+
+def _text_key(s: pd.Series) -> pd.Series:
+    return s.astype(object).map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
+                                else text_of(x).strip())
+
+
+def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule) -> pd.DataFrame:
+    """Records related through RELREC: each record of the view joined with every record of another
+    domain that shares a RELID with it. Record-level links name the records (USUBJID, IDVAR =
+    IDVARVAL); dataset-level links (IDVARVAL empty) relate records whose IDVAR values agree within a
+    subject. Parent columns come as RELREC.<var> and RELREC.<wildcard><suffix> (suffix: the name
+    without its domain prefix); names the check uses but no parent has are empty columns."""
+    relrec = view.study.by_domain("RELREC")
+    need = {"RDOMAIN", "IDVAR", "RELID"}
+    if relrec is None or not need <= set(relrec.frame.columns):
+        raise RuleNotApplicable("RELREC is not in the study")
+    rel = relrec.frame.copy()
+    for c in ("RDOMAIN", "IDVAR", "RELID", "USUBJID", "IDVARVAL"):
+        rel[c] = _text_key(rel[c]) if c in rel.columns else ""
+    mine = rel[rel["RDOMAIN"].str.upper() == view.ds.domain]
+    pieces = []
+    for _, link in mine.iterrows():                     # RELREC rows of this domain (a handful)
+        var = link["IDVAR"]
+        if var not in frame.columns:
+            continue
+        left = frame.assign(__k=_text_key(frame[var]),
+                            __u=_text_key(frame["USUBJID"]) if "USUBJID" in frame.columns else "")
+        if link["IDVARVAL"]:
+            left = left[(left["__k"] == link["IDVARVAL"]) & ((left["__u"] == link["USUBJID"]) | (link["USUBJID"] == ""))]
+        others = rel[(rel["RELID"] == link["RELID"]) & (rel["RDOMAIN"].str.upper() != view.ds.domain)]
+        if link["USUBJID"]:
+            others = others[(others["USUBJID"] == link["USUBJID"]) | (others["USUBJID"] == "")]
+        for _, other in others.drop_duplicates(["RDOMAIN", "IDVAR", "IDVARVAL", "USUBJID"]).iterrows():
+            parent = view.study.by_domain(other["RDOMAIN"].upper())
+            ovar = other["IDVAR"]
+            if parent is None or ovar not in parent.frame.columns:
+                continue
+            pf = parent.frame
+            prefix = parent.domain[:2]
+            right = pd.DataFrame({"__k": _text_key(pf[ovar]),
+                                  "__u": _text_key(pf["USUBJID"]) if "USUBJID" in pf.columns else ""})
+            for c in pf.columns:
+                right[f"RELREC.{c}"] = pf[c].to_numpy()
+                if c.startswith(prefix) and len(c) > 2:
+                    right[f"RELREC.{wildcard}{c[2:]}"] = pf[c].to_numpy()
+            if other["IDVARVAL"]:
+                right = right[right["__k"] == other["IDVARVAL"]]
+                l2 = left.drop(columns="__k")
+                joined = l2.merge(right.drop(columns="__k"), how="inner", on="__u") if link["USUBJID"] or \
+                    other["USUBJID"] else l2.merge(right.drop(columns=["__k", "__u"]), how="cross")
+            else:
+                right = right[right["__k"] != ""]
+                joined = left[left["__k"] != ""].merge(right, how="inner", on=["__u", "__k"])
+            pieces.append(joined.drop(columns=[c for c in ("__k", "__u") if c in joined.columns]))
+    if not pieces:
+        raise RuleNotApplicable("no record of this dataset is related through RELREC")
+    out = pd.concat(pieces, ignore_index=True)
+    for name in _names(rule.check):
+        if name.startswith("RELREC.") and name not in out.columns:
+            out[name] = np.nan
+    return out
+
+
+def _names(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        out = [v for k, v in node.items() if k in ("name", "value") and isinstance(v, str)]
+        for k in ("all", "any"):
+            for child in node.get(k) or []:
+                out += _names(child)
+        if "not" in node:
+            out += _names(node["not"])
+        return out
+    return []
 
 
 # ----------------------------------------------------------------------------- check tree

@@ -63,7 +63,7 @@ def _per_group(view: View, op: dict, series_by_group: pd.Series, fill: Any = np.
 @operation("distinct")
 def _distinct(view: View, op: dict) -> Any:
     if op.get("value_is_reference"):
-        raise RuleNotApplicable("distinct with value_is_reference is not implemented")
+        return _parent_variables(view)
     frame = _source(view, op)
     name = view.resolve(op["name"])
     if name not in frame.columns:
@@ -197,3 +197,17 @@ OPERATIONS["expected_variables"] = lambda v, op: _library_variables(v, {"Exp"})
 @operation("domain_is_custom")
 def _domain_is_custom(view: View, op: dict) -> bool:
     return view.ds.domain not in load_sdtmig() and not view.ds.name.startswith("SUPP")
+
+
+def _parent_variables(view: View) -> pd.Series:
+    """distinct + value_is_reference on a SUPP--/CO/RELREC record: the variables of the dataset its
+    RDOMAIN names (the values IDVAR may take), one collection per row."""
+    if "RDOMAIN" not in view.frame.columns:
+        raise Absent("RDOMAIN")
+    by_domain: dict[str, frozenset] = {}
+    for ds in view.study.datasets.values():
+        if not ds.name.startswith("SUPP") and ds.name not in ("RELREC", "CO"):
+            by_domain.setdefault(ds.domain, frozenset())
+            by_domain[ds.domain] = by_domain[ds.domain] | frozenset(ds.frame.columns)
+    rdomain = view.frame["RDOMAIN"].astype(object).map(lambda x: str(x).strip().upper() if isinstance(x, str) else "")
+    return rdomain.map(lambda d: by_domain.get(d, frozenset()))

@@ -148,12 +148,10 @@ def _unsupported_reason(raw: dict) -> str:
     if missing:
         return "operation(s) not implemented: " + ", ".join(missing)
     for m in raw.get("Match Datasets") or []:
-        if m.get("Child"):
-            return "Match Datasets with Child: true (child-to-parent merge) is not implemented"
+        if m.get("Child") and str(m.get("Name")).upper() not in ("SUPP--", "CO", "RELREC"):
+            return "Match Datasets with Child: true is implemented for SUPP--, CO and RELREC only"
         if not m.get("Keys") and m.get("Name") != "RELREC":
             return "Match Datasets without Keys is not implemented"
-        if m.get("Name") == "RELREC" and not m.get("Keys"):
-            return "Match Datasets through RELREC (related-record join) is not implemented"
     return ""
 
 
