@@ -29,7 +29,9 @@ def _source(view: View, op: dict) -> pd.DataFrame:
     """The frame an operation reads: its `domain` (all datasets of that domain) or the view's own."""
     domain = op.get("domain")
     if not domain:
-        frame = view.frame
+        # the view's own records; a metadata view (one row per variable) reads its dataset's records
+        name = view.resolve(op.get("name") or "")
+        frame = view.frame if name in view.frame.columns or name not in view.ds.frame.columns else view.ds.frame
     else:
         parts = [d.frame for d in view.study.datasets.values() if d.name == domain.upper() or d.domain == domain.upper()]
         if not parts:

@@ -124,7 +124,7 @@ def read_csv_folder(folder: Path, *, listed_only: bool = False) -> StudyData:
             ds = (Path(ds).stem if ds.lower().endswith(".csv") else ds).upper()
             var = (row.get("variable") or "").strip()
             if ds and var:
-                var_meta.setdefault(ds, {})[var] = ((row.get("type") or "").strip(), (row.get("label") or "").strip(),
+                var_meta.setdefault(ds, {})[var] = ((row.get("type") or "").strip(), row.get("label") or "",
                                                      (row.get("length") or "").strip())
     paths = {p.stem.upper(): p for p in folder.glob("*.csv") if not p.name.startswith("_")}
     names = [n.upper() for n in listed if n.upper() in paths]

@@ -112,7 +112,7 @@ def is_empty(s: pd.Series) -> np.ndarray:
 
 def _blank(x: Any) -> bool:
     if isinstance(x, str):
-        return x.strip() == ""
+        return x == ""                  # as CORE: blanks ("  ") are a value, not empty
     if isinstance(x, (list, set, tuple, dict)):
         return len(x) == 0
     return x is None or (isinstance(x, float) and np.isnan(x))
