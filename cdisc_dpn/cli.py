@@ -152,6 +152,21 @@ class _Stages:
             self.last_detail = now
 
 
+def _rules_options(values: tuple[str, ...]) -> tuple[Path | None, tuple[str, ...]]:
+    """--rules DIR (a CDISC Open Rules folder) and/or --rules CORE-000001,CG0176 (a subset), repeatable."""
+    folder, ids = None, []
+    for value in values:
+        if Path(value).is_dir():
+            folder = Path(value)
+        else:
+            ids += [v.strip().upper() for v in value.split(",") if v.strip()]
+    return folder, tuple(ids)
+
+
+_RULES_HELP = ("CDISC Open Rules: a rules folder (newer than the shipped SDTMIG rules) and/or a comma-separated "
+               "subset of rule ids (CORE-000001,CG0176); repeatable.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cdisc-dpn")
 def main() -> None:
@@ -192,15 +207,19 @@ def synth(out_dir: Path, subjects: int, seed: int) -> None:
 @click.option("--no-dataset-json", is_flag=True, help="Skip Dataset-JSON output.")
 @click.option("--split-size", default=None, type=click.IntRange(1), help="Split XPT files above this many bytes (default 5 GB).")
 @click.option("-q", "--quiet", is_flag=True, help="No stage progress.")
+@click.option("--rules", "rules", multiple=True, help=_RULES_HELP)
+@click.option("--no-open-rules", is_flag=True, help="Do not run the CDISC Open Rules.")
 def run(study_dir: Path, raw_dir: Path, out_dir: Path, created: str | None, data_cutoff: str | None,
         continue_on_write_errors: bool, ndjson: bool, no_dataset_json: bool, split_size: int | None,
-        quiet: bool) -> None:
+        quiet: bool, rules: tuple[str, ...], no_open_rules: bool) -> None:
     """Convert raw CRF exports to SDTM, validate, and write define.xml, reports and manifest."""
     from cdisc_dpn.pipeline import DEFAULT_SPLIT_BYTES, RunConfig, run_pipeline
 
     config = RunConfig(study_dir, raw_dir, out_dir, created=created, data_cutoff=data_cutoff,
                        continue_on_write_errors=continue_on_write_errors, dataset_json=not no_dataset_json,
-                       ndjson=ndjson, split_bytes=split_size or DEFAULT_SPLIT_BYTES)
+                       ndjson=ndjson, split_bytes=split_size or DEFAULT_SPLIT_BYTES,
+                       open_rules=not no_open_rules, rules_dir=_rules_options(rules)[0],
+                       rule_ids=_rules_options(rules)[1])
     from cdisc_dpn.output_folder import RunInterrupted
 
     stages = _Stages(quiet)
@@ -257,9 +276,15 @@ def _output_line(result) -> str:
               help="Mapping specs (otherwise SDTMIG 3.4 metadata is used).")
 @click.option("--report", "report_dir", default=None, type=OutputFolder(),
               help="Folder for report.json/html/xlsx (default: FOLDER/../report-validate).")
-def validate(folder: Path, define_path: Path | None, study_dir: Path | None, report_dir: Path | None) -> None:
-    """Validate a folder of SDTM XPT files (from any tool)."""
+@click.option("--rules", "rules", multiple=True, help=_RULES_HELP)
+@click.option("--no-open-rules", is_flag=True, help="Do not run the CDISC Open Rules.")
+def validate(folder: Path, define_path: Path | None, study_dir: Path | None, report_dir: Path | None,
+             rules: tuple[str, ...], no_open_rules: bool) -> None:
+    """Validate a folder of SDTM datasets from any tool: XPT, Dataset-JSON or CSV (with _datasets.csv /
+    _variables.csv metadata where present)."""
     from cdisc_dpn.validation import validate_folder, write_reports
+    from cdisc_dpn.validation.folder import dataset_files
+    from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig
 
     stages = _Stages(quiet=False)
     try:
@@ -268,8 +293,8 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
             from cdisc_dpn.spec.loader import load_specs
 
             specs, _ = load_specs(study_dir)
-        if not any(folder.glob("*.xpt")):
-            click.secho(f"error: no .xpt files in {folder}", fg="red", err=True)
+        if not dataset_files(folder):
+            click.secho(f"error: no dataset files (.xpt, .json, .ndjson, .csv) in {folder}", fg="red", err=True)
             sys.exit(EXIT_INPUT)
         report_dir = report_dir or folder.parent / "report-validate"
         unwritable = _unwritable(report_dir)
@@ -277,8 +302,12 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
             click.secho(f"error: the report folder cannot be written: {unwritable} (choose one with --report)",
                         fg="red", err=True)
             sys.exit(EXIT_INPUT)
+        rules_dir, rule_ids = _rules_options(rules)
+        not_applicable = dict(specs.study.validation.get("not_applicable") or {}) if specs is not None else {}
         stages("Validating")
-        result = validate_folder(folder, define_path=define_path, specs=specs, progress=stages.detail)
+        result = validate_folder(folder, define_path=define_path, specs=specs,
+                                 open_rules=OpenRulesConfig(not no_open_rules, rules_dir, rule_ids, not_applicable),
+                                 progress=stages.detail)
     except CdiscDpnError as exc:
         stages.done()
         _fail(exc)
@@ -287,6 +316,10 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
     counts = result.failures_by_severity()
     click.echo(f"Validated {len(result.datasets)} datasets, {sum(result.datasets.values())} records, "
                f"{result.rules_run} rules, {result.expectations} expectations in {result.duration:.1f} s")
+    if result.open_rules:
+        o = result.open_rules
+        click.echo(f"CDISC Open Rules: {o['rules_run']} run ({o['rules_with_findings']} with findings), "
+                   f"{len(o['not_run'])} not run (see the report), {o['source']}")
     click.echo(f"Findings: {counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices")
     _echo_outcome(result.findings)
     click.echo(f"Report: {paths.get('html')}")
@@ -492,6 +525,58 @@ def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, data
     for name, why in result.missing.items():
         click.secho(f"note: {name} not compared ({why})", fg="yellow", err=True)
     sys.exit(EXIT_OK)
+
+# --------------------------------------------------------------------------- rules
+def _default_open_rules_dir() -> Path:
+    """../shared/reference/cdisc-open-rules next to the repository (the CORE test cases)."""
+    repo = Path(__file__).resolve().parents[1]
+    return repo.parent / "shared" / "reference" / "cdisc-open-rules"
+
+
+@main.group()
+def rules() -> None:
+    """CDISC Open Rules: run their published test cases."""
+
+
+@rules.command("test")
+@click.argument("rules_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rule", "rule_ids", default="", help="Comma-separated subset (CORE-000001,CG0176).")
+@click.option("--json", "json_out", default="build/open-rules-test.json", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="Per case: expected and flagged records.")
+@click.option("--coverage", "coverage_md", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the coverage document (e.g. docs/open-rules-coverage.md).")
+@click.option("--study", "study_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Study folders whose study.yaml Open Rules overrides the coverage document lists.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the summary, not the table per rule.")
+def rules_test(rules_dir: Path | None, rule_ids: str, json_out: Path, coverage_md: Path | None,
+               study_dirs: tuple[Path, ...], quiet: bool) -> None:
+    """Run every rule's positive/negative test cases; compare flagged (dataset, record) pairs with
+    results/results.csv. RULES_DIR defaults to ../shared/reference/cdisc-open-rules next to the repo."""
+    from cdisc_dpn.validation.open_rules.casetests import run_all, summary, table, write_json
+    from cdisc_dpn.validation.open_rules.coverage import write_coverage
+
+    folder = rules_dir or _default_open_rules_dir()
+    if not folder.is_dir():
+        click.secho(f"error: rules folder {folder} not found; give the cdisc-open-rules folder (with rules/"
+                    f"CORE-*/rule.yml and their positive/negative test cases)", fg="red", err=True)
+        sys.exit(EXIT_INPUT)
+    started = time.perf_counter()
+    book, results = run_all(folder, [i for i in rule_ids.split(",") if i.strip()] or None)
+    seconds = time.perf_counter() - started
+    if not quiet:
+        click.echo(table(results), nl=False)
+    write_json(results, book, json_out)
+    s = summary(results)
+    fe = s["fully_executable_cases"]
+    click.echo(f"{s['rules']} rules in {seconds:.1f} s; Fully Executable cases: {fe.get('passed', 0)} passed, "
+               f"{fe.get('failed', 0)} failed, {fe.get('unsupported', 0)} not supported, "
+               f"{fe.get('unverifiable', 0)} without expected results ({s['fully_executable_pass_rate']} % pass)")
+    click.echo(f"Wrote {json_out}")
+    if coverage_md is not None:
+        write_coverage(results, book, coverage_md, list(study_dirs))
+        click.echo(f"Wrote {coverage_md}")
+    failed = any(c.status == "failed" for r in results for c in r.cases)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 if __name__ == "__main__":

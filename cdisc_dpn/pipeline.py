@@ -53,6 +53,9 @@ class RunConfig:
     dataset_json: bool = True
     ndjson: bool = False
     split_bytes: int = DEFAULT_SPLIT_BYTES
+    open_rules: bool = True               # run the CDISC Open Rules beside the suites and own rules
+    rules_dir: Path | None = None         # a newer Open Rules folder (default: the shipped SDTMIG rules)
+    rule_ids: tuple[str, ...] = ()        # run only these Open Rules (CORE-NNNNNN or CDISC ids)
 
     def as_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
@@ -192,6 +195,14 @@ def check_rule_severities(specs: Specs) -> None:
                           stage="spec", file="study.yaml", spec_line=specs.study.where.line,
                           fix="use rule ids from validation/rules.yaml (DPN-...)")
         raise InputError("study.yaml names unknown validation rules", [finding]) from None
+
+
+def open_rules_config(config: RunConfig, specs: Specs):
+    """The Open Rules settings of a run: CLI options plus study.yaml `validation: not_applicable:`."""
+    from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig
+
+    return OpenRulesConfig(enabled=config.open_rules, folder=config.rules_dir, ids=tuple(config.rule_ids),
+                           not_applicable=dict(specs.study.validation.get("not_applicable") or {}))
 
 
 def check_output_folder(config: RunConfig) -> None:
@@ -334,7 +345,8 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     t = stage("Validating (expectation suites + conformance rules)")
     write_suites([d.spec for d in domains.values()], terminology, report_dir / "suites")
     validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths,
-                                  severities=specs.study.validation.get("severity") or {}, progress=detail)
+                                  severities=specs.study.validation.get("severity") or {}, progress=detail,
+                                  open_rules=open_rules_config(config, specs))
     validation.define_file = "sdtm/define.xml"          # relative: reports must not name the temporary folder
     findings.extend(validation.findings)
     run_id = _run_id(config, specs, raw)

@@ -15,8 +15,13 @@ from tests.conftest import MAPPINGS
 def study_with(tmp_path, severities: str):
     study = tmp_path / "mappings"
     shutil.copytree(MAPPINGS, study)
-    with open(study / "study.yaml", "a", encoding="utf-8") as fh:
-        fh.write(f"\nvalidation:\n  severity: {severities}\n")
+    # add the severities to the study's own `validation: severity:` block (Open Rules overrides stay)
+    pairs = [p.split(":") for p in severities.strip("{} ").split(",") if p.strip()]
+    lines = "".join(f"    {k.strip()}: {v.strip()}\n" for k, v in pairs)
+    path = study / "study.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "\nvalidation:\n" in text and "\n  severity:\n" in text
+    path.write_text(text.replace("\n  severity:\n", "\n  severity:\n" + lines, 1), encoding="utf-8")
     return study
 
 
@@ -35,7 +40,10 @@ def test_severities_survive_the_spec_workbook(tmp_path):
     export_workbook(study, tmp_path / "s.xlsx")
     import_workbook(tmp_path / "s.xlsx", tmp_path / "back")
     specs, _ = load_specs(tmp_path / "back")
-    assert specs.study.validation == {"severity": {"DPN-RFIC-002": "warning"}}
+    original, _ = load_specs(study)
+    assert specs.study.validation == original.study.validation
+    assert specs.study.validation["severity"]["DPN-RFIC-002"] == "warning"
+    assert "CORE-000191" in specs.study.validation["not_applicable"]
 
 
 def test_unknown_rule_or_level_is_refused(tmp_path, synth_raw):

@@ -251,7 +251,8 @@ def when(ctx: MappingContext, params: dict, var) -> pd.Series:
     result = ctx.blank(params.get("default", "") if var.type != "Num" else np.nan)
     decided = pd.Series(False, index=ctx.src.index)
     for case in params["cases"]:
-        values = ctx.value(case).astype(str).str.strip().str.upper()
+        raw = ctx.value(case)
+        values = raw.where(raw.notna(), "").astype(str).str.strip().str.upper()   # NaN is empty, not "NAN"
         if "equals" in case:
             hit = values == str(case["equals"]).upper()
         elif "in" in case:

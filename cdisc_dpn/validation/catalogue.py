@@ -39,6 +39,7 @@ class ConformanceRule:
     description: str
     params: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
+    open_rules: tuple[str, ...] = ()     # CDISC Open Rules that check the same thing (one is kept)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def _load(path: str) -> Catalogue:
             continue
         seen.add(rule_id)
         rules.append(ConformanceRule(rule_id, check, sev, body["message"], str(body.get("description", "")),
-                                     dict(body.get("params") or {}), line))
+                                     dict(body.get("params") or {}), line,
+                                     tuple(str(x) for x in body.get("open_rules") or ())))
     if problems:
         raise SpecError(f"{display}: {len(problems)} problem(s) in the validation rules", problems)
     return Catalogue(display, expectations, tuple(rules), int(data.get("max_rows_listed") or DEFAULT_MAX_ROWS))
@@ -156,10 +158,18 @@ def with_severities(catalogue: Catalogue, overrides: Mapping[str, str]) -> Catal
     if not overrides:
         return catalogue
     known = set(catalogue.expectations) | {r.id for r in catalogue.rules}
-    unknown = sorted(set(overrides) - known)
+    unknown = sorted(i for i in set(overrides) - known if not _is_open_rule(i))
     if unknown:
         raise KeyError(", ".join(unknown))
+    overrides = {k: v for k, v in overrides.items() if k in known}
     expectations = {k: replace(e, severity=Severity(overrides[k])) if k in overrides else e
                     for k, e in catalogue.expectations.items()}
     rules = tuple(replace(r, severity=Severity(overrides[r.id])) if r.id in overrides else r for r in catalogue.rules)
     return replace(catalogue, expectations=expectations, rules=rules)
+
+
+def _is_open_rule(rule_id: str) -> bool:
+    """CDISC Open Rule ids (CORE-NNNNNN) of the shipped rules may carry a study severity too."""
+    from cdisc_dpn.validation.open_rules.rulebook import SHIPPED_RULES
+
+    return rule_id.startswith("CORE-") and (SHIPPED_RULES / rule_id / "rule.yml").is_file()

@@ -95,13 +95,19 @@ def read_folder(folder: Path, specs: Specs | None = None) -> LoadedFolder:
         raise InputError(f"{folder}: not a folder", [Finding(
             code="VAL-FOLDER", severity=Severity.ERROR, stage="validate", file=str(folder),
             message="not a folder of XPT files", fix="give the folder holding the SDTM .xpt files")])
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xpt")
+    paths = dataset_files(folder)
     domains: dict[str, DomainFrame] = {}
     lengths: dict[str, dict[str, int]] = {}
     orders: dict[str, list[str]] = {}
+    csv_study = _read_csvs(folder) if any(p.suffix.lower() == ".csv" for p in paths) else None
     for path in paths:
         name = path.stem.upper()
-        frame, char_lengths, types, label = _read(path)
+        if path.suffix.lower() == ".csv":
+            frame, char_lengths, types, label = _from_csv(csv_study, name)
+        elif path.suffix.lower() in (".json", ".ndjson"):
+            frame, char_lengths, types, label = _read_dataset_json(path)
+        else:
+            frame, char_lengths, types, label = _read(path)
         for c, t in types.items():
             if t == "Char" and c in frame.columns:
                 frame[c] = frame[c].astype(object).where(frame[c].notna(), "")
@@ -112,3 +118,54 @@ def read_folder(folder: Path, specs: Specs | None = None) -> LoadedFolder:
         domains[name] = DomainFrame(spec, frame, pd.DataFrame(index=frame.index))
         lengths[name] = char_lengths
     return LoadedFolder(domains, lengths, orders)
+
+
+DATASET_SUFFIXES = (".xpt", ".json", ".ndjson", ".csv")     # first wins when a dataset has several files
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """One file per dataset: XPT, else Dataset-JSON, else CSV (metadata files _*.csv and define.xml aside)."""
+    chosen: dict[str, Path] = {}
+    for suffix in DATASET_SUFFIXES:
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and p.suffix.lower() == suffix and not p.name.startswith(("_", ".")):
+                chosen.setdefault(p.stem.upper(), p)
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def _read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, int], dict[str, str], str]:
+    from cdisc_dpn.xpt.datasetjson import read_dataset_json
+
+    try:
+        doc = read_dataset_json(path)
+        columns = doc["columns"]
+        names = [c["name"] for c in columns]
+        frame = pd.DataFrame(doc.get("rows") or [], columns=names)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: cannot read as Dataset-JSON: {exc}", [Finding(
+            code="DSJ-READ", severity=Severity.ERROR, stage="read", file=str(path),
+            message=f"cannot read as Dataset-JSON: {exc}", fix="check the file against Dataset-JSON 1.1")]) from exc
+    types, lengths = {}, {}
+    for c in columns:
+        numeric = c.get("dataType") in ("integer", "float", "double", "decimal") and \
+            c.get("targetDataType") != "decimal"
+        types[c["name"]] = "Num" if numeric else "Char"
+        if numeric:
+            frame[c["name"]] = pd.to_numeric(frame[c["name"]], errors="coerce")
+        else:
+            frame[c["name"]] = frame[c["name"]].map(lambda x: "" if x is None else str(x)).astype(object)
+            if c.get("length"):
+                lengths[c["name"]] = int(c["length"])
+    return frame, lengths, types, str(doc.get("label") or "")
+
+
+def _read_csvs(folder: Path):
+    from cdisc_dpn.validation.open_rules.study import read_csv_folder
+
+    return read_csv_folder(folder)
+
+
+def _from_csv(study, name: str) -> tuple[pd.DataFrame, dict[str, int], dict[str, str], str]:
+    ds = study.datasets[name]
+    lengths = {c: n for c, n in ds.lengths.items() if ds.types.get(c) == "Char"}
+    return ds.frame.copy(), lengths, dict(ds.types), ds.label

@@ -120,6 +120,8 @@ def report_data(result: ValidationResult, run_id: str, ledger: list[dict] | None
     }
     if ledger is not None:
         data["ledger"] = ledger
+    if result.open_rules:
+        data["open_rules"] = result.open_rules       # rules run, not run and why
     return data
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from cdisc_dpn.validation.catalogue import with_severities, Catalogue, load_cata
 from cdisc_dpn.validation.checks import CHECKS, CheckContext, Violation
 from cdisc_dpn.validation.gx_runner import Outcome, shared_runner
 from cdisc_dpn.validation.suites import build_suite
+
+if TYPE_CHECKING:
+    from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig
 
 STAGE = "validate"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +58,7 @@ class ValidationResult:
     duration: float = 0.0                      # seconds; never written to the deterministic reports
     ct_version: str = ""
     define_file: str | None = None
+    open_rules: dict[str, Any] = field(default_factory=dict)   # Open Rules summary (rules run, not run and why)
 
     @property
     def error_count(self) -> int:
@@ -294,7 +298,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
                      column_orders: Mapping[str, list[str]] | None = None,
                      severities: Mapping[str, str] | None = None,
                      rule_ids: Collection[str] | None = None,
-                     progress: Callable[[str], None] | None = None) -> ValidationResult:
+                     progress: Callable[[str], None] | None = None,
+                     open_rules: "OpenRulesConfig | None" = None) -> ValidationResult:
     """Run the spec-generated GX suites and the conformance rules on in-memory SDTM datasets.
 
     `lengths`: dataset -> variable -> declared XPT length (used when the spec has none, and for
@@ -330,9 +335,13 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
         define = read_define(Path(define_path))
     ctx = CheckContext({n: d.frame for n, d in datasets.items()}, {n: d.spec for n, d in datasets.items()},
                        define, lengths, specs.terminology.plausible_ranges if specs is not None else ())
+    open_outcome = _run_open_rules(open_rules, datasets, lengths, collector, severities or {}) \
+        if open_rules is not None and open_rules.enabled else None
     rules_run = 0
     for number, rule in enumerate(catalogue.rules, start=1):
         tell(f"conformance rules: {rule.id} ({number}/{len(catalogue.rules)}; {expectations} expectations done)")
+        if open_outcome is not None and rule.open_rules and all(open_outcome.ran(r) for r in rule.open_rules):
+            continue                       # the CDISC Open Rule(s) checking the same thing ran instead
         chk = CHECKS[rule.check]
         if selected is not None and rule.id not in selected:
             continue
@@ -345,12 +354,65 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
         findings=findings, rule_counts=dict(sorted(collector.counts.items())), rules_run=rules_run,
         expectations=expectations, datasets={n: len(d.frame) for n, d in datasets.items()},
         duration=time.perf_counter() - started, ct_version=terminology.version,
-        define_file=_display_path(str(define_path)) if define_path else None)
+        define_file=_display_path(str(define_path)) if define_path else None,
+        open_rules=open_outcome.summary() if open_outcome is not None else {})
+
+
+# --------------------------------------------------------------------------- CDISC Open Rules
+def _run_open_rules(config, datasets: Mapping[str, _Dataset], lengths: Mapping[str, Mapping[str, int]],
+                    collector: _Collector, severities: Mapping[str, str]):
+    """Run the Open Rules on the datasets; their hits become findings with raw row and spec line."""
+    from cdisc_dpn.validation.open_rules.engine import message_of
+    from cdisc_dpn.validation.open_rules.runs import run_open_rules
+    from cdisc_dpn.validation.open_rules.study import from_frames
+
+    study = from_frames({n: d.frame for n, d in datasets.items()},
+                        labels={n: d.spec.label for n, d in datasets.items()},
+                        types={n: {v.name: v.type for v in d.spec.variables} for n, d in datasets.items()},
+                        var_labels={n: {v.name: v.label for v in d.spec.variables} for n, d in datasets.items()},
+                        lengths=lengths)
+    outcome = run_open_rules(config, study)
+    for run in outcome.runs:
+        rule = run.rule
+        severity = Severity(severities.get(rule.id, Severity.ERROR.value))
+        ids = "/".join(rule.authority_ids)
+        rc = collector.count(rule.id, severity, f"{rule.description} ({ids})" if ids else rule.description,
+                             "open rule")
+        where = _display_path(str(rule.path))
+        by_dataset: dict[str, list] = {}
+        for hit in run.hits:
+            by_dataset.setdefault(hit.dataset, []).append(hit)
+        for name, hits in sorted(by_dataset.items()):
+            ds = datasets.get(name)
+            out = []
+            for hit in hits[: collector.catalogue.max_rows]:
+                named = [(k, v) for k, v in hit.values if not k.startswith("$") and "." not in k]
+                variable, value = named[0] if named else (None, None)
+                spec = ds.spec_where(variable) if ds is not None else (where, None)
+                f = _finding(rule.id, severity, f"{rule.id} ({ids}): {message_of(rule, hit)}", ds, variable,
+                             (hit.record - 1) if hit.record else -1, value, spec,
+                             extra={"cdisc_ids": ids, "rule": where})
+                out.append(f if ds is not None else replace(f, dataset=name))
+            collector.add(rc, name, len(hits), out)
+        for name, error in sorted(run.errors.items()):
+            rc_err = collector.count("VAL-OPEN-RULE-ERROR", Severity.WARNING,
+                                     "An Open Rule could not be evaluated on a dataset (engine error).", "open rule")
+            collector.add(rc_err, name, 1, [_finding("VAL-OPEN-RULE-ERROR", Severity.WARNING,
+                                                     f"{rule.id} could not run on {name}: {error}", datasets.get(name),
+                                                     None, -1, None, (where, None))])
+    for problem in outcome.problems:
+        rc_load = collector.count("VAL-OPEN-RULE-LOAD", Severity.WARNING, "An Open Rule could not be loaded.",
+                                  "open rule")
+        collector.add(rc_load, None, 1, [_finding("VAL-OPEN-RULE-LOAD", Severity.WARNING,
+                                                  f"{problem.rule_id or problem.path}: {problem.message}", None, None,
+                                                  -1, None, (_display_path(str(problem.path)), None))])
+    return outcome
 
 
 def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Specs | None = None,
                     terminology: Terminology | None = None, rules_path: Path | None = None,
-                    progress: Callable[[str], None] | None = None) -> ValidationResult:
+                    progress: Callable[[str], None] | None = None,
+                    open_rules: "OpenRulesConfig | None" = None) -> ValidationResult:
     """Validate every *.xpt of a folder (ours or another tool's) against the specs or SDTMIG 3.4."""
     from cdisc_dpn.terminology.ct import load_terminology
     from cdisc_dpn.validation.folder import read_folder
@@ -364,6 +426,6 @@ def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Spe
         loaded, terminology = with_define_codelists(loaded, terminology, read_define_codelists(Path(define_path)))
     result = validate_domains(loaded.domains, terminology, specs=specs, define_path=define_path,
                               lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders,
-                              progress=progress)
+                              progress=progress, open_rules=open_rules)
     result.duration = time.perf_counter() - started
     return result

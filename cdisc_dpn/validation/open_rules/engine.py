@@ -1,0 +1,404 @@
+"""Run Open Rules on a study: scope -> Match Datasets -> Operations -> Check tree -> hits.
+
+Every (rule, dataset) pair ends in one of: hits (possibly none), skipped with the reason (a
+variable the check needs is absent, as CORE does), or an error with its message. Nothing is
+dropped silently: callers count skips and errors beside the hits.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cdisc_dpn.validation.open_rules.operations import OPERATIONS
+from cdisc_dpn.validation.open_rules.operators import OPERATORS
+from cdisc_dpn.validation.open_rules.rulebook import OpenRule
+from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
+from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, text_of
+
+RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check")
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule_id: str
+    dataset: str
+    record: int | None                  # 1-based record of the dataset; None for a dataset-level finding
+    values: tuple[tuple[str, str], ...]  # output variables and their values
+
+
+@dataclass
+class RuleRun:
+    rule: OpenRule
+    status: str                          # ran | unsupported | not applicable
+    reason: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)        # datasets the rule was evaluated on
+    skipped: dict[str, str] = field(default_factory=dict)    # dataset -> why not evaluated
+    errors: dict[str, str] = field(default_factory=dict)     # dataset -> engine error
+
+
+# ----------------------------------------------------------------------------- scope
+def _class_matches(rule: OpenRule, cls: str) -> bool:
+    aliases = {cls, "FINDINGS"} if cls == "FINDINGS ABOUT" else {cls}
+    if rule.classes_exclude and aliases & set(rule.classes_exclude):
+        return False
+    return "ALL" in rule.classes_include or bool(aliases & set(rule.classes_include))
+
+
+def in_scope(rule: OpenRule, ds: StudyDataset) -> bool:
+    tokens = {ds.name, ds.domain}
+    if ds.name.startswith("SUPP"):
+        tokens.add("SUPP--")
+    if ds.domain.startswith("AP"):
+        tokens.add("AP--")
+    if tokens & set(rule.domains_exclude):
+        return False
+    if "ALL" not in rule.domains_include and not tokens & set(rule.domains_include):
+        return False
+    return _class_matches(rule, ds.dataset_class)
+
+
+# ----------------------------------------------------------------------------- merges
+def _match_frame(study: StudyData, name: str) -> pd.DataFrame:
+    parts = [d.frame for d in study.datasets.values() if d.name == name or d.domain == name]
+    if not parts:
+        raise RuleNotApplicable(f"Match Datasets: {name} is not in the study")
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
+    """Parent rows with one column per QNAM, joined on USUBJID (+ IDVAR = IDVARVAL when given)."""
+    out = pd.DataFrame(index=parent.index)
+    if not {"USUBJID", "QNAM", "QVAL"} <= set(supp.columns):
+        return out
+    idvar = supp["IDVAR"].astype(str) if "IDVAR" in supp.columns else pd.Series("", index=supp.index)
+    idval = supp["IDVARVAL"].astype(object).map(text_of) if "IDVARVAL" in supp.columns else \
+        pd.Series("", index=supp.index)
+    for var in pd.unique(idvar):
+        part = supp[idvar == var]
+        left = parent[["USUBJID"]].astype(object).copy()
+        keys = ["USUBJID"]
+        if var.strip() and var in parent.columns:
+            left["__id"] = parent[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x))
+            part = part.assign(__id=idval[idvar == var])
+            keys.append("__id")
+        elif var.strip():
+            continue
+        wide = part.pivot_table(index=keys, columns="QNAM", values="QVAL", aggfunc="first")
+        joined = left.merge(wide, how="left", left_on=keys, right_index=True)
+        for q in wide.columns:
+            out[q] = joined[q].combine_first(out[q]) if q in out.columns else joined[q]
+    return out
+
+
+def _merge(view: View, rule: OpenRule) -> View:
+    """The view joined with the rule's Match Datasets; many rules share a join (DM on USUBJID), so
+    the result is kept per study for the (dataset, Match Datasets) pair."""
+    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check))
+    cached = view.study.merged.get(key)
+    if cached is None:
+        try:
+            cached = _join(view, rule)
+        except (Absent, RuleNotApplicable) as exc:
+            cached = exc
+        view.study.merged[key] = cached
+    if isinstance(cached, Exception):
+        raise cached
+    frame, rows, wildcard = cached
+    return View(view.ds, frame, rows, view.study, view.values, wildcard)
+
+
+def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[str, str] | None]:
+    frame = view.frame.assign(__row=view.rows)
+    for m in rule.match_datasets:
+        name = str(m["Name"]).upper()
+        if m.get("Child"):
+            if _child_applies(view.ds, name):
+                frame = _join_parent(view, frame)
+            continue
+        if name == "RELREC" and not m.get("Keys"):
+            frame = _join_related(view, frame, str(m.get("Wildcard") or "**"), rule)
+            continue
+        if name.startswith("SUPP") and not view.ds.name.startswith("SUPP"):
+            supp = _match_frame(view.study, name if name != "SUPP--" else "SUPP" + view.ds.domain)
+            wide = _supp_wide(frame, supp)
+            frame = pd.concat([frame, wide[[c for c in wide.columns if c not in frame.columns]]], axis=1)
+            continue
+        other = _match_frame(view.study, name)
+        left_keys, right_keys = [], []
+        for k in m.get("Keys") or []:
+            if isinstance(k, dict):
+                left_keys.append(view.resolve(k["Left"]))
+                right_keys.append(k["Right"])
+            else:
+                left_keys.append(view.resolve(k))
+                right_keys.append(k)
+        for k in left_keys:
+            if k not in frame.columns:
+                raise Absent(k)
+        for k in right_keys:
+            if k not in other.columns:
+                raise RuleNotApplicable(f"Match Datasets: {name} has no {k}")
+        renamed = {}
+        for c in other.columns:
+            if c in right_keys:
+                renamed[c] = f"__key_{c}"
+            else:
+                renamed[c] = f"{name}.{c}"
+        right = other.rename(columns=renamed)
+        for c in other.columns:
+            if c not in right_keys and c not in frame.columns:
+                right[c] = right[f"{name}.{c}"]
+        rk = [renamed[k] for k in right_keys]
+        left = frame.copy()
+        for lk, r in zip(left_keys, rk):
+            if pd.api.types.is_numeric_dtype(left[lk].dtype) != pd.api.types.is_numeric_dtype(right[r].dtype):
+                left[lk] = left[lk].astype(object).map(text_of)
+                right[r] = right[r].astype(object).map(text_of)
+        with warnings.catch_warnings():          # int/float key columns: values compare numerically
+            warnings.simplefilter("ignore", UserWarning)
+            frame = left.merge(right, how=m.get("Join Type") or "inner", left_on=left_keys, right_on=rk)
+        frame = frame.drop(columns=rk)
+    frame = frame.reset_index(drop=True)
+    return frame.drop(columns="__row"), frame["__row"].to_numpy(), view.wildcard
+
+
+def _child_applies(ds: StudyDataset, name: str) -> bool:
+    """A `Child: true` entry names the child dataset (SUPP--, CO, RELREC) the rule is evaluated on."""
+    return name == ds.name or (name == "SUPP--" and ds.name.startswith("SUPP"))
+
+
+def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
+    """Child-to-parent join: each SUPP--/CO/RELREC record gets the columns of its parent record
+    (dataset named by RDOMAIN, same USUBJID, parent[IDVAR] = IDVARVAL); a left join, so records
+    without a parent keep empty parent columns."""
+    need = {"RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"}
+    if not need <= set(frame.columns):
+        raise Absent(sorted(need - set(frame.columns))[0])
+    rdomain = frame["RDOMAIN"].astype(object).map(lambda x: x.strip().upper() if isinstance(x, str) else "")
+    idvar = frame["IDVAR"].astype(object).map(lambda x: x.strip() if isinstance(x, str) else "")
+    idval = frame["IDVARVAL"].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+    parts = []
+    for (dom, var), rows in frame.groupby([rdomain, idvar], sort=False).groups.items():
+        child = frame.loc[rows]
+        parent = view.study.by_domain(dom) if dom else None
+        if parent is None or not var or var not in parent.frame.columns or "USUBJID" not in parent.frame.columns:
+            parts.append(child)
+            continue
+        cols = [c for c in parent.frame.columns if c not in child.columns or c == var]
+        right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]].copy()
+        right["__key"] = right[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+        right = right.drop_duplicates(["USUBJID", "__key"])
+        if var in child.columns:
+            right = right.drop(columns=[var])
+        left = child.assign(__key=idval.loc[rows], __usubjid=child["USUBJID"])
+        joined = left.merge(right.rename(columns={"USUBJID": "__usubjid"}), how="left", on=["__usubjid", "__key"])
+        joined.index = child.index
+        parts.append(joined.drop(columns=["__key", "__usubjid"]))
+    return pd.concat(parts).sort_index() if parts else frame
+
+
+def _text_key(s: pd.Series) -> pd.Series:
+    return s.astype(object).map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
+                                else text_of(x).strip())
+
+
+def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule) -> pd.DataFrame:
+    """Records related through RELREC: each record of the view joined with every record of another
+    domain that shares a RELID with it. Record-level links name the records (USUBJID, IDVAR =
+    IDVARVAL); dataset-level links (IDVARVAL empty) relate records whose IDVAR values agree within a
+    subject. Parent columns come as RELREC.<var> and RELREC.<wildcard><suffix> (suffix: the name
+    without its domain prefix); names the check uses but no parent has are empty columns."""
+    relrec = view.study.by_domain("RELREC")
+    need = {"RDOMAIN", "IDVAR", "RELID"}
+    if relrec is None or not need <= set(relrec.frame.columns):
+        raise RuleNotApplicable("RELREC is not in the study")
+    rel = relrec.frame.copy()
+    for c in ("RDOMAIN", "IDVAR", "RELID", "USUBJID", "IDVARVAL"):
+        rel[c] = _text_key(rel[c]) if c in rel.columns else ""
+    mine = rel[rel["RDOMAIN"].str.upper() == view.ds.domain]
+    pieces = []
+    for _, link in mine.iterrows():                     # RELREC rows of this domain (a handful)
+        var = link["IDVAR"]
+        if var not in frame.columns:
+            continue
+        left = frame.assign(__k=_text_key(frame[var]),
+                            __u=_text_key(frame["USUBJID"]) if "USUBJID" in frame.columns else "")
+        if link["IDVARVAL"]:
+            left = left[(left["__k"] == link["IDVARVAL"]) & ((left["__u"] == link["USUBJID"]) | (link["USUBJID"] == ""))]
+        others = rel[(rel["RELID"] == link["RELID"]) & (rel["RDOMAIN"].str.upper() != view.ds.domain)]
+        if link["USUBJID"]:
+            others = others[(others["USUBJID"] == link["USUBJID"]) | (others["USUBJID"] == "")]
+        for _, other in others.drop_duplicates(["RDOMAIN", "IDVAR", "IDVARVAL", "USUBJID"]).iterrows():
+            parent = view.study.by_domain(other["RDOMAIN"].upper())
+            ovar = other["IDVAR"]
+            if parent is None or ovar not in parent.frame.columns:
+                continue
+            pf = parent.frame
+            prefix = parent.domain[:2]
+            right = pd.DataFrame({"__k": _text_key(pf[ovar]),
+                                  "__u": _text_key(pf["USUBJID"]) if "USUBJID" in pf.columns else ""})
+            for c in pf.columns:
+                right[f"RELREC.{c}"] = pf[c].to_numpy()
+                if c.startswith(prefix) and len(c) > 2:
+                    right[f"RELREC.{wildcard}{c[2:]}"] = pf[c].to_numpy()
+            if other["IDVARVAL"]:
+                right = right[right["__k"] == other["IDVARVAL"]]
+                l2 = left.drop(columns="__k")
+                joined = l2.merge(right.drop(columns="__k"), how="inner", on="__u") if link["USUBJID"] or \
+                    other["USUBJID"] else l2.merge(right.drop(columns=["__k", "__u"]), how="cross")
+            else:
+                right = right[right["__k"] != ""]
+                joined = left[left["__k"] != ""].merge(right, how="inner", on=["__u", "__k"])
+            pieces.append(joined.drop(columns=[c for c in ("__k", "__u") if c in joined.columns]))
+    if not pieces:
+        raise RuleNotApplicable("no record of this dataset is related through RELREC")
+    out = pd.concat(pieces, ignore_index=True)
+    for name in _names(rule.check):
+        if name.startswith("RELREC.") and name not in out.columns:
+            out[name] = np.nan
+    return out
+
+
+def _names(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        out = [v for k, v in node.items() if k in ("name", "value") and isinstance(v, str)]
+        for k in ("all", "any"):
+            for child in node.get(k) or []:
+                out += _names(child)
+        if "not" in node:
+            out += _names(node["not"])
+        return out
+    return []
+
+
+# ----------------------------------------------------------------------------- check tree
+def evaluate(node: dict, view: View) -> np.ndarray:
+    if "all" in node:
+        mask = np.ones(view.n, dtype=bool)
+        for child in node["all"]:
+            mask &= evaluate(child, view)
+            if not mask.any():
+                return mask
+        return mask
+    if "any" in node:
+        masks, absent = [], None
+        for child in node["any"]:
+            try:
+                masks.append(evaluate(child, view))
+            except Absent as exc:
+                absent = exc
+        if not masks:
+            raise absent
+        return np.logical_or.reduce(masks)
+    if "not" in node:
+        return ~evaluate(node["not"], view)
+    return np.asarray(OPERATORS[node["operator"]](view, node), dtype=bool)
+
+
+def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
+    if rule.rule_type == "Variable Metadata Check":
+        cols = list(ds.frame.columns)
+        frame = pd.DataFrame({
+            "variable_name": cols,
+            "variable_label": [ds.labels.get(c, "") for c in cols],
+            "variable_data_type": [ds.types.get(c, "Char") for c in cols],
+            "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
+            "variable_order_number": [float(i + 1) for i in range(len(cols))]})
+    else:
+        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label],
+                              "dataset_size": [ds.size]})
+    return View(ds, frame, np.arange(len(frame)), study)
+
+
+def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
+    out = []
+    for name in rule.output_variables:
+        try:
+            v = view.column(name).iloc[i]
+        except (Absent, IndexError, KeyError):
+            continue
+        out.append((view.resolve(name), "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                    text_of(v) if not isinstance(v, (list, set, frozenset, tuple)) else ", ".join(map(str, v))))
+    return tuple(out)
+
+
+def run_rule_on(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
+    """Hits of one rule on one dataset; raises Absent / RuleNotApplicable when it cannot be evaluated."""
+    if rule.rule_type in ("Dataset Metadata Check", "Variable Metadata Check"):
+        view = _metadata_view(rule, ds, study)
+    else:
+        view = View(ds, ds.frame, np.arange(len(ds.frame)), study)
+        if rule.match_datasets:
+            view = _merge(view, rule)
+    for op in rule.operations:
+        result = OPERATIONS[op["operator"]](view, op)
+        if isinstance(result, pd.Series):
+            view.frame = view.frame.assign(**{op["id"]: result.to_numpy()})
+        else:
+            view.values[op["id"]] = result
+    mask = evaluate(rule.check, view)
+    flagged = np.flatnonzero(mask)
+    if not len(flagged):
+        return []
+    if rule.sensitivity == "Dataset":
+        return [Hit(rule.id, ds.name, None, _outputs(rule, view, int(flagged[0])))]
+    hits, seen = [], set()
+    for i in flagged:
+        rec = int(view.rows[i])
+        if rec in seen:
+            continue
+        seen.add(rec)
+        hits.append(Hit(rule.id, ds.name, rec + 1, _outputs(rule, view, int(i))))
+    return hits
+
+
+def run_rule(rule: OpenRule, study: StudyData) -> RuleRun:
+    if rule.unsupported:
+        return RuleRun(rule, "unsupported", rule.unsupported)
+    if rule.rule_type == "Domain Presence Check":
+        ds = StudyDataset("STUDY", pd.DataFrame({"__": [0]}))
+        try:
+            mask = evaluate(rule.check, View(ds, ds.frame, np.array([-1]), study))
+        except Absent as exc:
+            return RuleRun(rule, "ran", skipped={"STUDY": f"{exc.name} not present"})
+        run = RuleRun(rule, "ran", datasets=["STUDY"])
+        if mask.any():
+            run.hits.append(Hit(rule.id, "STUDY", None, ()))
+        return run
+    run = RuleRun(rule, "ran")
+    for name in sorted(study.datasets):
+        ds = study.datasets[name]
+        if not in_scope(rule, ds):
+            continue
+        try:
+            hits = run_rule_on(rule, ds, study)
+        except Absent as exc:
+            run.skipped[name] = f"variable {exc.name} not in the dataset"
+            continue
+        except RuleNotApplicable as exc:
+            run.skipped[name] = str(exc)
+            continue
+        except Exception as exc:        # an engine defect must surface as a reported error, not a traceback
+            run.errors[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        run.datasets.append(name)
+        run.hits.extend(hits)
+    return run
+
+
+def run_rules(rules: list[OpenRule], study: StudyData) -> list[RuleRun]:
+    return [run_rule(r, study) for r in rules]
+
+
+def message_of(rule: OpenRule, hit: Hit) -> str:
+    values = ", ".join(f"{k}={v!r}" for k, v in hit.values)
+    return f"{rule.message}" + (f" ({values})" if values else "")
+
+
+def as_dict(hit: Hit) -> dict[str, Any]:
+    return {"dataset": hit.dataset, "record": hit.record, "values": dict(hit.values)}

@@ -1,0 +1,89 @@
+"""CDISC Open Rules engine: the published test cases of one rule per operator family, the loader,
+and the CLI commands (rules test, validate on a CSV folder with a rule subset)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cdisc_dpn.cli import main
+from cdisc_dpn.validation.open_rules.casetests import read_expected, run_rule_cases
+from cdisc_dpn.validation.open_rules.rulebook import RuleProblem, load_rule, load_rulebook
+
+OPEN_RULES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cdisc-open-rules"
+needs_cases = pytest.mark.skipif(not (OPEN_RULES / "rules").is_dir(),
+                                 reason="the CDISC Open Rules test cases are not next to the repository")
+
+# one rule per operator family, each with positive and negative cases
+FAMILIES = {
+    "CORE-000001": "equal_to / not_equal_to, literal values",
+    "CORE-000012": "exists, Dataset sensitivity",
+    "CORE-000036": "distinct operation + is_not_contained_by",
+    "CORE-000034": "Match Datasets (DM) + column comparator",
+    "CORE-000236": "date_greater_than_or_equal_to across a merge",
+    "CORE-000204": "is_not_unique_set",
+    "CORE-000529": "dy operation + is_complete_date",
+    "CORE-000612": "is_inconsistent_across_dataset",
+    "CORE-000010": "matches_regex",
+}
+
+
+@needs_cases
+@pytest.mark.parametrize("rule_id", sorted(FAMILIES))
+def test_rule_cases_flag_exactly_the_expected_records(rule_id):
+    rule = load_rule(OPEN_RULES / "rules" / rule_id / "rule.yml")
+    assert not isinstance(rule, RuleProblem) and not rule.unsupported
+    result = run_rule_cases(rule)
+    kinds = {c.case.split("/")[0] for c in result.cases}
+    assert kinds == {"positive", "negative"}
+    for case in result.cases:
+        expected = read_expected(rule.path.parent / case.case / "results" / "results.csv")
+        assert case.flagged == expected, (case.case, case.reason)
+        assert case.status == "passed"
+    assert any(c.expected for c in result.cases)            # the negative case really flags records
+
+
+def test_shipped_rules_load_with_source_and_licence():
+    book = load_rulebook()
+    assert len(book.rules) == 331 and book.problems == []
+    assert "618ab81d9bb3" in book.source
+    assert (book.folder / "LICENSE").read_text().startswith("MIT")
+    rule = next(r for r in book.rules if r.id == "CORE-000001")
+    assert rule.authority_ids[0] == "CG0176" and rule.applies_to("SDTMIG", "3.4")
+
+
+def test_bad_rule_is_reported_not_skipped(tmp_path):
+    (tmp_path / "CORE-999999").mkdir()
+    (tmp_path / "CORE-999999" / "rule.yml").write_text("Core: {Id: CORE-999999}\nCheck: {all: []}\n")
+    (tmp_path / "CORE-999998").mkdir()
+    (tmp_path / "CORE-999998" / "rule.yml").write_text("Core: [unclosed\n")
+    book = load_rulebook(tmp_path)
+    assert book.rules == []
+    assert {p.rule_id for p in book.problems} == {"CORE-999999", "CORE-999998"}
+    assert any("schema" in p.message for p in book.problems)
+
+
+@needs_cases
+def test_rules_test_command_writes_json_and_coverage(tmp_path):
+    out, md = tmp_path / "cases.json", tmp_path / "coverage.md"
+    res = CliRunner().invoke(main, ["rules", "test", str(OPEN_RULES), "--rule", "CORE-000001,CG0040",
+                                    "--json", str(out), "--coverage", str(md), "-q"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert [r["rule"] for r in doc["rules"]] == ["CORE-000001", "CORE-000012"]
+    neg = next(c for c in doc["rules"][0]["cases"] if c["case"] == "negative/01")
+    assert neg["flagged"] == neg["expected"] == [["IE", 1], ["IE", 2], ["IE", 3]]
+    assert "CORE-000012 (CG0040)" in md.read_text()
+
+
+@needs_cases
+def test_validate_reads_a_csv_folder_and_runs_a_rule_subset(tmp_path):
+    data = OPEN_RULES / "rules" / "CORE-000001" / "negative" / "01" / "data"
+    res = CliRunner().invoke(main, ["validate", str(data), "--rules", "CORE-000001", "--report", str(tmp_path)])
+    report = json.loads((tmp_path / "report.json").read_text())
+    rows = sorted(f["row"] for f in report["findings"] if f["code"] == "CORE-000001")
+    assert rows == [1, 2, 3]
+    assert report["open_rules"]["rules_run"] == 1
+    assert res.exit_code == 1
