@@ -460,7 +460,7 @@ def _terms_named(cl, raw: str) -> list:
 
 
 def _recode_findings(terminology, codes: list[str], mapping: Mapping, what: str, where: SpecLocation,
-                     dataset: str | None, variable: str | None) -> list[Finding]:
+                     dataset: str | None, variable: str | None, check_targets: bool = True) -> list[Finding]:
     lists = [cl for cl in (terminology.get(c) for c in codes) if cl is not None]
     if not lists:
         return []
@@ -470,7 +470,7 @@ def _recode_findings(terminology, codes: list[str], mapping: Mapping, what: str,
             continue
         homes = [cl for cl in lists if cl.term(target) is not None]
         if not homes:
-            if any(cl.extensible for cl in lists):
+            if not check_targets or any(cl.extensible for cl in lists):
                 continue      # a sponsor term of an extensible codelist: validation warns (DPN-GX-CT-EXT)
             findings.append(_finding(
                 "SPEC-RECODE-TARGET", f"{what}: '{raw}' is recoded to '{target}', which is not a term of "
@@ -511,8 +511,12 @@ def check_recode_maps(specs: Specs) -> list[Finding]:
                                          call.where if call.where.line else v.where, ds.name, v.name)
     term_file = next((cl.where.file for cl in specs.terminology.codelists), None)
     for code, mapping in specs.terminology.collected_values.items():
-        findings += _recode_findings(terminology, [code], mapping, f"collected_values of {code}",
-                                     SpecLocation(term_file or ""), None, None)
+        # targets outside the codelist: SPEC-COLLECTED-TERM (check_collected_value_maps), at the entry's line
+        where = specs.terminology.collected_where.get(code, {})
+        for raw, target in mapping.items():
+            findings += _recode_findings(terminology, [code], {raw: target}, f"collected_values of {code}",
+                                         where.get(raw) or SpecLocation(term_file or ""), None, None,
+                                         check_targets=False)
     return findings
 
 
