@@ -371,3 +371,11 @@ def test_xlsx_header_row_beyond_the_sheet(tmp_path):
     pd.DataFrame({"SUBJECT": ["56-001"]}).to_excel(tmp_path / "lab.xlsx", index=False)
     finding = failure(tmp_path, form("lab", "lab.xlsx", "xlsx", header_row=5)).findings[0]
     assert finding.code == "READ-EMPTY" and "row 5" in finding.message
+
+
+def test_odm_on_one_line_numbers_records_by_position(tmp_path):
+    one_line = " ".join(line.strip() for line in ODM_EDC.splitlines()[1:])
+    (tmp_path / "edc.xml").write_text(one_line, encoding="utf-8")
+    table = read_form(tmp_path, form("ae", "edc.xml", "odm", form_oid="F.AE", columns=AE_ITEMS))
+    assert table.frame[SOURCE_ROW].tolist() == [1, 2, 3]
+    assert table.frame["AETERM"].tolist() == ["Headache", "Nausea", "Dizziness"]
