@@ -299,7 +299,8 @@ def test_gb18030_file_hint_names_gb18030(tmp_path):
     (tmp_path / "ae.csv").write_bytes(data)
     finding = failure(tmp_path, form()).findings[0]
     assert "decodes as gb18030" in finding.message and "encoding: gb18030" in finding.fix
-    assert read_form(tmp_path, form(encoding="gb18030")).frame["AETERM"].tolist() == ["头痛", "恶心呕吐", "𠀀 rare"]
+    terms = read_form(tmp_path, form(encoding="gb18030")).frame["AETERM"].tolist()
+    assert terms == ["头痛", "恶心呕吐", "𠀀 rare"]
 
 
 def test_likely_codec_on_plain_ascii_and_utf8():

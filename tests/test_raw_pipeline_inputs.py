@@ -182,7 +182,8 @@ def test_subject_column_may_differ_per_form_without_work_around(synth_raw, pipel
     (specs / "study.yaml").write_text(study, encoding="utf-8")
     vs = (specs / "vs.yaml").read_text(encoding="utf-8")
     assert vs.count("params: {column: SUBJECT}") == 1 and "subject_here" not in vs
-    (specs / "vs.yaml").write_text(vs.replace("params: {column: SUBJECT}", "params: {column: PATIENT}"), encoding="utf-8")
+    vs = vs.replace("params: {column: SUBJECT}", "params: {column: PATIENT}")
+    (specs / "vs.yaml").write_text(vs, encoding="utf-8")
     result = run_pipeline(RunConfig(specs, raw, tmp_path / "out"))
     _, standard = pipeline_run
     assert (tmp_path / "out" / "sdtm" / "vs.xpt").read_bytes() == (standard / "sdtm" / "vs.xpt").read_bytes()

@@ -516,7 +516,8 @@ def check_form_options(specs: Specs) -> list[Finding]:
 
 
 SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
-    check_form_options, check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
+    check_form_options,
+    check_duplicate_datasets, check_algorithm_references, check_codelist_references, check_sponsor_codelists, check_unit_conversions,
     check_trial_design,
 )
 
