@@ -299,7 +299,8 @@ def test_gb18030_file_hint_names_gb18030(tmp_path):
     (tmp_path / "ae.csv").write_bytes(data)
     finding = failure(tmp_path, form()).findings[0]
     assert "decodes as gb18030" in finding.message and "encoding: gb18030" in finding.fix
-    assert read_form(tmp_path, form(encoding="gb18030")).frame["AETERM"].tolist() == ["头痛", "恶心呕吐", "𠀀 rare"]
+    terms = read_form(tmp_path, form(encoding="gb18030")).frame["AETERM"].tolist()
+    assert terms == ["头痛", "恶心呕吐", "𠀀 rare"]
 
 
 def test_likely_codec_on_plain_ascii_and_utf8():
@@ -371,3 +372,11 @@ def test_xlsx_header_row_beyond_the_sheet(tmp_path):
     pd.DataFrame({"SUBJECT": ["56-001"]}).to_excel(tmp_path / "lab.xlsx", index=False)
     finding = failure(tmp_path, form("lab", "lab.xlsx", "xlsx", header_row=5)).findings[0]
     assert finding.code == "READ-EMPTY" and "row 5" in finding.message
+
+
+def test_odm_on_one_line_numbers_records_by_position(tmp_path):
+    one_line = " ".join(line.strip() for line in ODM_EDC.splitlines()[1:])
+    (tmp_path / "edc.xml").write_text(one_line, encoding="utf-8")
+    table = read_form(tmp_path, form("ae", "edc.xml", "odm", form_oid="F.AE", columns=AE_ITEMS))
+    assert table.frame[SOURCE_ROW].tolist() == [1, 2, 3]
+    assert table.frame["AETERM"].tolist() == ["Headache", "Nausea", "Dizziness"]

@@ -166,3 +166,25 @@ def test_odm_export_with_empty_items_left_out_gives_the_same_ae(synth_raw, pipel
     ae_ledger = next(s for s in result.ledger_summary if s["form"] == "ae")
     assert ae_ledger["unaccounted"] == 0 and ae_ledger["rows"] == ae_ledger["mapped"] + ae_ledger["excluded"]
     assert not [f for f in result.findings if f.file and f.file.endswith("ae.xml") and f.severity.value == "error"]
+
+
+def test_subject_column_may_differ_per_form_without_work_around(synth_raw, pipeline_run, tmp_path):
+    """VS calls its subject PATIENT; visitnum's reference_form (sv) calls it SUBJECT: no subject_here needed."""
+    raw, specs = tmp_path / "raw", tmp_path / "mappings"
+    shutil.copytree(synth_raw, raw)
+    shutil.copytree(MAPPINGS, specs)
+    _rename_header(raw / "vs.csv", {"SUBJECT": "PATIENT"})
+    study = (specs / "study.yaml").read_text(encoding="utf-8")
+    vs_required = "     required_columns: [SUBJECT, VISIT, VSDAT, WEIGHT, SYSBP, DIABP, PULSE, TEMP]}"
+    assert VS_FORM + vs_required in study
+    study = study.replace(VS_FORM + vs_required, VS_FORM.replace("subject_column: SUBJECT", "subject_column: PATIENT")
+                          + vs_required.replace("[SUBJECT,", "[PATIENT,"))
+    (specs / "study.yaml").write_text(study, encoding="utf-8")
+    vs = (specs / "vs.yaml").read_text(encoding="utf-8")
+    assert vs.count("params: {column: SUBJECT}") == 1 and "subject_here" not in vs
+    vs = vs.replace("params: {column: SUBJECT}", "params: {column: PATIENT}")
+    (specs / "vs.yaml").write_text(vs, encoding="utf-8")
+    result = run_pipeline(RunConfig(specs, raw, tmp_path / "out"))
+    _, standard = pipeline_run
+    assert (tmp_path / "out" / "sdtm" / "vs.xpt").read_bytes() == (standard / "sdtm" / "vs.xpt").read_bytes()
+    assert not [f for f in result.findings if f.dataset == "VS" and f.severity.value == "error"]

@@ -40,7 +40,8 @@ def test_reader_options_are_loaded(spec_dir):
 
 
 def test_sas_value_formats_codes_are_text(spec_dir):
-    with_enrol_options(spec_dir, "    value_formats: {sexf.: {1: Male, 2.0: Female}, $NYF.: {Y: \"Yes\"}}\n    numbers: raw\n")
+    with_enrol_options(spec_dir, "    value_formats: {sexf.: {1: Male, 2.0: Female}, $NYF.: {Y: \"Yes\"}}\n"
+                                 "    numbers: raw\n")
     specs, findings = load_specs(spec_dir)
     form = specs.study.form("enrol")
     assert dict(form.value_formats) == {"SEXF": {"1": "Male", "2": "Female"}, "NYF": {"Y": "Yes"}}

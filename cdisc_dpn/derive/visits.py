@@ -83,6 +83,19 @@ def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, floa
     return {(s, d[:10]): n for s, d, n in zip(subjects[unscheduled], dates[unscheduled], numbered[unscheduled])}
 
 
+def _own_subject_column(ctx: MappingContext, ref: dict) -> str:
+    """The subject column of this dataset's rows: `subject_here`, else its form's `subject_column`.
+
+    The reference form may call its subject column differently (another export, another rename).
+    """
+    if ref.get("subject_here"):
+        return str(ref["subject_here"])
+    own = ctx.specs.study.form(ctx.dataset.source.form) if ctx.dataset.source.form else None
+    if own is not None and own.subject_column and own.subject_column in ctx.src.columns:
+        return own.subject_column
+    return str(ref["subject"])
+
+
 @register("visitnum", required=("column",), optional=("date", "unscheduled", "reference_form", "formats"))
 def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISITNUM from the collected visit label; unscheduled visits numbered after the preceding scheduled one.
@@ -122,7 +135,7 @@ def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
         ref = params["reference_form"]
         formats = tuple(params.get("formats") or ctx.specs.study.date_formats or DEFAULT_FORMATS)
         numbering = _reference_unscheduled(ctx, ref, index, formats)
-        raw_subject = ctx.column(ref.get("subject_here", ref["subject"]))
+        raw_subject = ctx.column(_own_subject_column(ctx, ref))
         looked = pd.Series([numbering.get((s, str(d)[:10]), np.nan) for s, d in zip(raw_subject, dates)],
                            index=labels.index, dtype=float)
         result = result.where(~is_unsched, looked)

@@ -122,5 +122,8 @@ def read_odm(path: Path, form: FormSpec, declared: tuple[str, ...] = ()) -> tupl
             f"empty columns: {', '.join(absent)}", path, "nothing to do if these items were not collected; else "
             "check the ItemOIDs (or the columns: map) of this form", column=absent[0], form=form))
     header += [renamed.get(c, c) for c in absent]
+    if len(set(lines)) != len(lines):
+        # One-line XML: lines cannot tell records apart, so a record's row is its position in the form.
+        lines = list(range(1, len(records) + 1))
     rows = [[rec.get(c, "") for c in header] for rec in records]
     return header, rows, lines, notices

@@ -121,7 +121,8 @@ def _catalog_labels(raw_dir: Path, form: FormSpec, path: Path) -> dict[str, dict
             for name, labels in (meta.value_labels or {}).items()}
 
 
-def read_sas(path: Path, form: FormSpec, raw_dir: Path | None = None) -> tuple[list[str], list[list[str]], list[Finding]]:
+def read_sas(path: Path, form: FormSpec,
+             raw_dir: Path | None = None) -> tuple[list[str], list[list[str]], list[Finding]]:
     """Header, rows as text and notices of a SAS dataset."""
     import pyreadstat
 

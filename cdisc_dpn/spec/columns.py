@@ -49,8 +49,9 @@ def _names(value: Any) -> list[str]:
 class _DatasetColumns:
     """Resolves a working-frame column name of one dataset to the form(s) that must hold it."""
 
-    def __init__(self, ds: DatasetSpec):
+    def __init__(self, ds: DatasetSpec, own_subject: str | None = None):
         self.ds = ds
+        self.own_subject = own_subject       # the subject_column of the dataset's source form
         src = ds.source
         self.primary = tuple(m.form for m in src.stack) if src.stack else ((src.form,) if src.form else ())
         self.joined = {j.form for j in src.joins}
@@ -88,7 +89,7 @@ class _DatasetColumns:
             for key in ("subject", "visit", "date"):
                 for column in _names(ref.get(key)):
                     self.form(ref["form"], column, call.where, f"{label} reference_form.{key}")
-            for column in _names(ref.get("subject_here", ref.get("subject"))):
+            for column in _names(ref.get("subject_here") or self.own_subject or ref.get("subject")):
                 self.frame(column, call.where, f"{label} subject of this dataset's rows")
 
     def collect(self) -> list[ColumnUse]:
@@ -135,7 +136,8 @@ def column_uses(specs: Specs) -> list[ColumnUse]:
             uses.append(ColumnUse((enrol,), column, specs.study.where, f"subject.{key}"))
     for ds in specs.datasets:
         if ds.source.generator is None:
-            uses.extend(_DatasetColumns(ds).collect())
+            form = specs.study.form(ds.source.form) if ds.source.form else None
+            uses.extend(_DatasetColumns(ds, form.subject_column if form else None).collect())
     return uses
 
 
