@@ -397,7 +397,8 @@ def suites(study_dir: Path, out_dir: Path) -> None:
 @click.option("--datasets", default="all", show_default=True,
               help="Comma-separated datasets to compare, or 'all' (every dataset either folder has).")
 @click.option("--strict", is_flag=True,
-              help="Compare cells as text: '66' and '66.0' differ (by default numbers are compared as numbers).")
+              help="Compare text cells as text: '66' and '66.0' differ (by default numbers are compared as "
+                   "numbers; Num variables of XPT/Dataset-JSON files always are).")
 @click.option("--max-differences", default=20, show_default=True, type=click.IntRange(0),
               help="Differences listed per variable.")
 def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, datasets: str, strict: bool,
