@@ -66,6 +66,20 @@ def _unwritable(folder: Path) -> str | None:
     return writable_problem(folder)
 
 
+class OutputFile(click.Path):
+    """A file this process can write: its folder is tried for real before any work starts."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        problem = _unwritable(Path(path).absolute().parent)
+        if problem:
+            self.fail(f"{problem}; choose a file in a folder you can write to", param, ctx)
+        return path
+
+
 class OutputFolder(click.Path):
     """A folder this process can create or write (tried for real before any work starts)."""
 
@@ -261,7 +275,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
               help="Mapping specs folder.")
 @click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with the written XPT files.")
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", required=True, type=OutputFile(),
               help="define.xml to write (define.html is written beside it).")
 @click.option("--created", default=None, type=IsoDateTime(),
               help="ISO 8601 date-time for CreationDateTime (default from study.yaml).")
@@ -392,7 +406,7 @@ def suites(study_dir: Path, out_dir: Path) -> None:
 @click.option("--reference", "reference_dir", required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with the reference SDTM: XPT, Dataset-JSON (.json/.ndjson) or CSV files (dm.xpt, ...).")
-@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", default=None, type=OutputFile(),
               help="JSON file for the full comparison (a markdown table is written beside it as .md).")
 @click.option("--datasets", default="all", show_default=True,
               help="Comma-separated datasets to compare, or 'all' (every dataset either folder has).")
