@@ -25,7 +25,7 @@ MAX_SHOWN = 25
 class IsoDate(click.ParamType):
     """A complete ISO 8601 calendar date (YYYY-MM-DD): 31/12/2026 or 2026-02-30 is refused, not ignored."""
 
-    name = "YYYY-MM-DD"
+    name = "date"
     _FORM = re.compile(r"\d{4}-\d{2}-\d{2}")
 
     def convert(self, value, param, ctx):
@@ -45,7 +45,7 @@ class IsoDateTime(click.ParamType):
     """An ISO 8601 date-time as define.xml and Dataset-JSON store it (YYYY-MM-DDThh:mm:ss, optional
     fraction and offset); a bare date means its midnight."""
 
-    name = "YYYY-MM-DDThh:mm:ss"
+    name = "datetime"
     _FORM = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?")
 
     def convert(self, value, param, ctx):
@@ -432,7 +432,8 @@ def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, data
     if not result.datasets or not result.paired:
         found = {label: ", ".join(p.name for p in dataset_files(folder).values()) or "no .xpt/.json/.ndjson/.csv file"
                  for label, folder in (("produced", produced_dir), ("reference", reference_dir))}
-        why = ("no dataset is in both folders" if not result.datasets else
+        asked = "no dataset" if names is None else f"none of {', '.join(names)}"
+        why = (f"{asked} is in both folders" if not result.datasets else
                f"not one record of {', '.join(result.datasets)} could be paired by key "
                f"({'; '.join(f'{n}: ' + ' + '.join(d.keys[0]) for n, d in result.datasets.items())})")
         click.secho(f"error: nothing was compared: {why}. Produced {produced_dir}: {found['produced']}. "
