@@ -25,7 +25,7 @@ MAX_SHOWN = 25
 class IsoDate(click.ParamType):
     """A complete ISO 8601 calendar date (YYYY-MM-DD): 31/12/2026 or 2026-02-30 is refused, not ignored."""
 
-    name = "YYYY-MM-DD"
+    name = "date"
     _FORM = re.compile(r"\d{4}-\d{2}-\d{2}")
 
     def convert(self, value, param, ctx):
@@ -45,7 +45,7 @@ class IsoDateTime(click.ParamType):
     """An ISO 8601 date-time as define.xml and Dataset-JSON store it (YYYY-MM-DDThh:mm:ss, optional
     fraction and offset); a bare date means its midnight."""
 
-    name = "YYYY-MM-DDThh:mm:ss"
+    name = "datetime"
     _FORM = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?")
 
     def convert(self, value, param, ctx):
@@ -64,6 +64,20 @@ def _unwritable(folder: Path) -> str | None:
     from cdisc_dpn.output_folder import writable_problem
 
     return writable_problem(folder)
+
+
+class OutputFile(click.Path):
+    """A file this process can write: its folder is tried for real before any work starts."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        problem = _unwritable(Path(path).absolute().parent)
+        if problem:
+            self.fail(f"{problem}; choose a file in a folder you can write to", param, ctx)
+        return path
 
 
 class OutputFolder(click.Path):
@@ -332,7 +346,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
               help="Mapping specs folder.")
 @click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with the written XPT files.")
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", required=True, type=OutputFile(),
               help="define.xml to write (define.html is written beside it).")
 @click.option("--created", default=None, type=IsoDateTime(),
               help="ISO 8601 date-time for CreationDateTime (default from study.yaml).")
@@ -482,12 +496,13 @@ def suites(study_dir: Path, out_dir: Path) -> None:
 @click.option("--reference", "reference_dir", required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with the reference SDTM: XPT, Dataset-JSON (.json/.ndjson) or CSV files (dm.xpt, ...).")
-@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", default=None, type=OutputFile(),
               help="JSON file for the full comparison (a markdown table is written beside it as .md).")
 @click.option("--datasets", default="all", show_default=True,
               help="Comma-separated datasets to compare, or 'all' (every dataset either folder has).")
 @click.option("--strict", is_flag=True,
-              help="Compare cells as text: '66' and '66.0' differ (by default numbers are compared as numbers).")
+              help="Compare text cells as text: '66' and '66.0' differ (by default numbers are compared as "
+                   "numbers; Num variables of XPT/Dataset-JSON files always are).")
 @click.option("--max-differences", default=20, show_default=True, type=click.IntRange(0),
               help="Differences listed per variable.")
 def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, datasets: str, strict: bool,
@@ -507,7 +522,8 @@ def compare(produced_dir: Path, reference_dir: Path, out_file: Path | None, data
     if not result.datasets or not result.paired:
         found = {label: ", ".join(p.name for p in dataset_files(folder).values()) or "no .xpt/.json/.ndjson/.csv file"
                  for label, folder in (("produced", produced_dir), ("reference", reference_dir))}
-        why = ("no dataset is in both folders" if not result.datasets else
+        asked = "no dataset" if names is None else f"none of {', '.join(names)}"
+        why = (f"{asked} is in both folders" if not result.datasets else
                f"not one record of {', '.join(result.datasets)} could be paired by key "
                f"({'; '.join(f'{n}: ' + ' + '.join(d.keys[0]) for n, d in result.datasets.items())})")
         click.secho(f"error: nothing was compared: {why}. Produced {produced_dir}: {found['produced']}. "

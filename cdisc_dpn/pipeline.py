@@ -246,7 +246,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet, detail: Progres
         with claim_output(config.out_dir.resolve()) as claim:
             return _convert_and_publish(config, progress, claim, detail)
     except FolderBusy as exc:
-        raise InputError(str(exc), [Finding(
+        raise InputError("the output folder is in use by another run", [Finding(
             "RUN-OUTPUT-LOCKED", Severity.ERROR, str(exc), stage="run", file=str(config.out_dir),
             value=str(exc.holder.get("pid", "")),
             fix="wait for that run to finish, or choose another --out folder")]) from None

@@ -178,8 +178,9 @@ def test_strict_compares_text():
     assert strict.variables["VSORRES"].agree == 1
     assert [d["produced"] + "/" + d["reference"] for d in strict.variables["VSORRES"].differences] == \
         ["66/66.0", "1/1.0"]
-    assert strict.variables["AGE"].agree == 2                  # the number 70.0 is written "70"
+    assert strict.variables["AGE"].agree == 3                  # numbers (a Num variable) still by value
     assert values_agree("66", "66.0") and not values_agree("66", "66.0", strict=True)
+    assert values_agree(66.0, "66.0", strict=True) and not values_agree(66.0, "66.5", strict=True)
 
 
 # --------------------------------------------------------------------------- folders of XPT / Dataset-JSON
@@ -245,14 +246,15 @@ def test_cli_compares_an_xpt_reference_and_exits_2_when_nothing_pairs(tmp_path):
 
 
 def test_cli_strict_option(tmp_path):
-    _write_dm_xpt(tmp_path / "produced", [66.0, 70.0])
+    (tmp_path / "produced").mkdir()
+    (tmp_path / "produced" / "vs.csv").write_text("USUBJID,VSTESTCD,VSORRES\nX-1,WEIGHT,66\nX-2,WEIGHT,70\n")
     (tmp_path / "reference").mkdir()
-    (tmp_path / "reference" / "dm.csv").write_text("USUBJID,AGE\nX-1,66.0\nX-2,70\n")
+    (tmp_path / "reference" / "vs.csv").write_text("USUBJID,VSTESTCD,VSORRES\nX-1,WEIGHT,66.0\nX-2,WEIGHT,70\n")
     args = ("--produced", tmp_path / "produced", "--reference", tmp_path / "reference")
-    assert "| DM | AGE | 100.00 | 2 / 2 |" in _cli(*args).output
+    assert "| VS | VSORRES | 100.00 | 2 / 2 |" in _cli(*args).output
     strict = _cli(*args, "--strict")
     assert strict.exit_code == 0
-    assert "| DM | AGE | 50.00 | 1 / 2 | X-1: '66' / '66.0' |" in strict.output
+    assert "| VS | VSORRES | 50.00 | 1 / 2 | X-1 WEIGHT: '66' / '66.0' |" in strict.output
 
 
 def test_unreadable_reference_file_exits_2_naming_it(tmp_path):

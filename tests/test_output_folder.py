@@ -299,3 +299,14 @@ def test_a_signal_during_the_swap_lets_the_swap_complete(tmp_path):
     assert json.loads((out / "manifest.json").read_text()) == {"findings": {"error": 0}}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL       # the run's handler is gone again
+
+
+@pytest.mark.parametrize("command", [["define", "--spec", str(MAPPINGS), "--data", "."],
+                                     ["compare", "--produced", ".", "--reference", "."]])
+def test_define_and_compare_refuse_an_unwritable_out_file_before_any_work(tmp_path, command):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    with read_only(locked):
+        result = CliRunner().invoke(main, [*command, "--out", str(locked / "x" / "define.xml")])
+    assert result.exit_code == 2 and "Invalid value for '--out'" in result.output
+    assert "cannot write in" in result.output and "Traceback" not in result.output

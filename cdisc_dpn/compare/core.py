@@ -14,8 +14,9 @@ differing --SEQ numbering or group id does not matter.
 Agreement of a variable = cells that agree / (paired records + records only on one side): a record
 without a counterpart disagrees in every variable. Empty vs empty agrees; by default two numbers
 agree when equal as numbers ("1" = "1.0" = 1.0); otherwise the trimmed texts must be equal. With
-`strict`, cells are compared as text ("66" and "66.0" differ; a number read from XPT or Dataset-JSON
-is written as the shortest text that gives it back, so 66.0 is "66").
+`strict`, text cells are compared as text ("66" and "66.0" differ, as they would in a submission's
+character variable); a Num variable read from XPT or Dataset-JSON holds numbers, not text, so it is
+still compared by value (and shown as the shortest text that gives it back: 66.0 is "66").
 
 Datasets are read from SAS XPT, Dataset-JSON (.json / .ndjson) or CSV files named after the dataset.
 """
@@ -85,12 +86,18 @@ def _number(text: str) -> float | None:
     return None if math.isnan(number) or math.isinf(number) else number
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def values_agree(produced, reference, strict: bool = False) -> bool:
-    """Empty = empty; numbers compared as numbers (unless `strict`); other values as trimmed text."""
+    """Empty = empty; numbers compared as numbers; other values as trimmed text. With `strict`, text
+    is compared as text ("66" and "66.0" differ) unless one side is a number (a Num variable of an
+    XPT or Dataset-JSON file), whose text is only the writer's way of showing it."""
     a, b = normalise(produced), normalise(reference)
     if a == b:
         return True
-    if strict or a == "" or b == "":
+    if a == "" or b == "" or (strict and not (_is_number(produced) or _is_number(reference))):
         return False
     x, y = _number(a), _number(b)
     if x is not None and y is not None:
@@ -283,10 +290,13 @@ def compare_frames(name: str, produced: pd.DataFrame, reference: pd.DataFrame,
 
 
 def _default_keys(name: str, produced: pd.DataFrame, reference: pd.DataFrame) -> list[list[str]]:
-    """The dataset's own key sets if it has some, else key sets of its class found from its variables."""
-    if name in DEFAULT_KEYS:
-        return DEFAULT_KEYS[name]
-    return class_keys(name[:2], [c for c in reference.columns if c in produced.columns])
+    """The dataset's own key sets if it has some, then key sets of its class found from its variables
+    (used when a file lacks a variable of the dataset's own keys)."""
+    common = [c for c in reference.columns if c in produced.columns]
+    keys = [list(k) for k in DEFAULT_KEYS.get(name, [])]
+    if any(all(c in common for c in k) for k in keys):
+        return keys
+    return keys + [k for k in class_keys(name[:2], common) if k not in keys]
 
 
 def class_keys(domain: str, columns: Sequence[str]) -> list[list[str]]:
