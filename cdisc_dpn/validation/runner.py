@@ -413,7 +413,8 @@ def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Spe
                     terminology: Terminology | None = None, rules_path: Path | None = None,
                     progress: Callable[[str], None] | None = None,
                     open_rules: "OpenRulesConfig | None" = None) -> ValidationResult:
-    """Validate every *.xpt of a folder (ours or another tool's) against the specs or SDTMIG 3.4."""
+    """Validate a folder of datasets (ours or another tool's) against the specs or SDTMIG 3.4; with
+    specs, the study's own rule severities apply, as they do in a run."""
     from cdisc_dpn.terminology.ct import load_terminology
     from cdisc_dpn.validation.folder import read_folder
 
@@ -426,6 +427,7 @@ def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Spe
         loaded, terminology = with_define_codelists(loaded, terminology, read_define_codelists(Path(define_path)))
     result = validate_domains(loaded.domains, terminology, specs=specs, define_path=define_path,
                               lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders,
+                              severities=specs.study.validation.get("severity") or {} if specs is not None else None,
                               progress=progress, open_rules=open_rules)
     result.duration = time.perf_counter() - started
     return result
