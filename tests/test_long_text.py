@@ -59,7 +59,7 @@ def test_implied_qualifier_carries_the_variable_label_and_origin():
     specs, _ = load_specs(PILOT)
     ae = specs.dataset("AE")
     q = long_text_qualifier(ae, "AETERM2")
-    assert (q.qnam, q.qlabel, q.origin.type) == ("AETERM2", "Reported Term for the Adverse Event", "Collected")
+    assert (q.qnam, q.qlabel, q.origin.type) == ("AETERM2", "Reported Term for the Adverse Event 2", "Collected")
     assert "SDTMIG 4.5.3.2" in q.comment
     assert long_text_qualifier(ae, "AEDECOD1") is None          # AEDECOD has no long_text option
 
@@ -102,7 +102,8 @@ def test_long_aeterm_no_longer_stops_the_study(long_run):
     seq = str(int(record["AESEQ"].iat[0]))
     parts = supp[(supp["USUBJID"] == subject) & (supp["IDVARVAL"] == seq) & supp["QNAM"].str.startswith("AETERM")]
     assert parts["QNAM"].tolist() == ["AETERM1", "AETERM2"]
-    assert set(parts["IDVAR"]) == {"AESEQ"} and set(parts["QLABEL"]) == {"Reported Term for the Adverse Event"}
+    assert set(parts["IDVAR"]) == {"AESEQ"}
+    assert parts["QLABEL"].tolist() == ["Reported Term for the Adverse Event 1", "Reported Term for the Adverse Event 2"]
     assert set(parts["QORIG"]) == {"Collected"}
     assert len(record["AETERM"].iat[0]) <= 200
     assert " ".join([record["AETERM"].iat[0], *parts["QVAL"]]) == LONG_TERM.upper()
@@ -117,7 +118,7 @@ def test_define_describes_the_continuation_qnams(long_run):
     assert {"AETERM1", "AETERM2"} <= set(items)
     item = items["AETERM1"]
     assert item.get("DataType") == "text" and int(item.get("Length")) <= 200
-    assert item.find("odm:Description/odm:TranslatedText", NS).text == "Reported Term for the Adverse Event"
+    assert item.find("odm:Description/odm:TranslatedText", NS).text == "Reported Term for the Adverse Event 1"
     assert item.find("def:Origin", NS).get("Type") == "Collected"
     comment = tree.find(f".//def:CommentDef[@OID='{item.get('{http://www.cdisc.org/ns/def/v2.1}CommentOID')}']", NS)
     assert "4.5.3.2" in "".join(comment.itertext())

@@ -168,7 +168,8 @@ def _join(ds: DatasetSpec, frame: pd.DataFrame, j: JoinSpec, raw: dict[str, RawT
 def _left_side(src: SourceSpec, join: JoinSpec | None = None) -> str:
     """Whose columns are looked up: the primary form and the joins before `join` (all joins if None)."""
     first = f"form {src.form!r}" if src.form else "the stacked forms"
-    before = [j.form for j in (src.joins[: list(src.joins).index(join)] if join is not None else src.joins)]
+    joins = list(src.joins)
+    before = [j.form for j in (joins[: joins.index(join)] if join in joins else joins)]
     return first + (f" (with {', '.join(repr(b) for b in before)} joined before)" if before else "")
 
 

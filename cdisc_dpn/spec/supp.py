@@ -47,6 +47,13 @@ def long_text_qnam(variable: str, part: int) -> str:
     return variable[: 8 - len(suffix)] + suffix
 
 
+def long_text_qlabel(label: str, part: int) -> str:
+    """QLABEL of the `part`-th continuation: the variable's label and the part number, within 40
+    characters, so that QNAM and QLABEL stay one-to-one (FDA FB0920 / CORE-000302)."""
+    suffix = f" {part}"
+    return label[: 40 - len(suffix)] + suffix
+
+
 def long_text_qualifier(parent: DatasetSpec, qnam: str) -> SuppQualifierSpec | None:
     """The SUPP-- qualifier a `long_text: supp` variable of `parent` implies for `qnam`, or None."""
     for var in parent.variables:
@@ -56,7 +63,7 @@ def long_text_qualifier(parent: DatasetSpec, qnam: str) -> SuppQualifierSpec | N
             name = long_text_qnam(var.name, part)
             if name == qnam:
                 return SuppQualifierSpec(
-                    qnam=qnam, qlabel=var.label[:40], algorithm=AlgorithmCall("long_text", {"variable": var.name}),
+                    qnam=qnam, qlabel=long_text_qlabel(var.label, part), algorithm=AlgorithmCall("long_text", {"variable": var.name}),
                     origin=var.origin, comment=f"{var.name} text beyond its first {LONG_TEXT_LIMIT} characters, "
                     f"part {part} (SDTMIG 4.5.3.2: {var.name} holds the first part, {long_text_qnam(var.name, 1)}, "
                     f"{long_text_qnam(var.name, 2)}... the rest, split between words).")
