@@ -67,3 +67,15 @@ def test_label_number_equal_to_a_planned_visit_is_not_used_and_is_reported(mappe
     assert row[2] != 2.0
     warnings = [f for f in mapped.findings if f.code == "MAP-VISIT-UNSCHED-NUMBER"]
     assert warnings and warnings[0].value == "Unscheduled 2" and warnings[0].source_row == 8
+
+
+def test_label_numbers_reads_the_trailing_number_only():
+    import pandas as pd
+
+    from cdisc_dpn.derive.visits import label_numbers
+
+    labels = pd.Series(["Unscheduled 6.1", "UNSCHEDULED 13.1", "Unscheduled", "Unscheduled 2", "Unsch. visit 1.2.3",
+                        "Unscheduled 8.2 "])
+    numbers, clash = label_numbers(labels, {1.0, 2.0})
+    assert numbers.fillna(-1).tolist() == [6.1, 13.1, -1, -1, -1, 8.2]
+    assert clash.tolist() == [False, False, False, True, False, False]

@@ -85,3 +85,12 @@ def test_both_studies_declare_height_and_temperature_ranges(folder):
     assert (ranges["HEIGHT"].unit, ranges["HEIGHT"].low, ranges["HEIGHT"].high) == ("cm", 100, 230)
     assert (ranges["TEMP"].unit, ranges["TEMP"].low, ranges["TEMP"].high) == ("C", 34, 43)
     assert ranges["TEMP"].where.file.endswith("units.yaml") and ranges["TEMP"].where.line
+
+
+def test_release_dpn_run_checks_its_ranges_and_the_synthetic_data_is_plausible(pipeline_run):
+    import json
+
+    _result, out = pipeline_run
+    report = json.loads((out / "report" / "report.json").read_text())
+    rule = next(r for r in report["rules"] if r["rule_id"] == "DPN-PLAUS-001")
+    assert rule["kind"] == "rule" and rule["failures"] == 0

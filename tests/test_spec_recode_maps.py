@@ -77,7 +77,8 @@ def test_release_dpn_specs_are_clean_with_an_ambiguous_raw_value():
 
 
 def test_a_synonym_of_another_term_is_reported(pilot):
-    _edit(pilot / "ds.yaml", "Lack of Efficacy: LACK OF EFFICACY,", "Lack of Efficacy: LACK OF EFFICACY, Dropout: DEATH,")
+    _edit(pilot / "ds.yaml", "Lack of Efficacy: LACK OF EFFICACY,",
+          "Lack of Efficacy: LACK OF EFFICACY, Dropout: DEATH,")
     found = _errors(pilot, "SPEC-RECODE-CHANGES-TERM")
     assert [f.value for f in found] == ["Dropout"]      # a synonym of WITHDRAWAL BY SUBJECT only
 

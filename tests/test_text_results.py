@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "validation"))
 import define_study as D  # noqa: E402
 import sdtm_study as V  # noqa: E402
 
-from cdisc_dpn.define import build_define, check_define  # noqa: E402
+from cdisc_dpn.define import build_define  # noqa: E402
 from cdisc_dpn.define import datatypes as dt  # noqa: E402
 from cdisc_dpn.define.checks import check_xsd  # noqa: E402
 from cdisc_dpn.define.xmlns import NS  # noqa: E402

@@ -128,7 +128,8 @@ RULE_CASES = {
 # Rules that need study data beyond the datasets (validate_domains keyword arguments).
 RULE_KWARGS = {
     "DPN-PLAUS-001": {"specs": dataclasses.replace(
-        define_study.specs(), terminology=StudyTerminology(plausible_ranges=(PlausibleRange("GLUC", "mmol/L", 0.5, 60),)))},
+        define_study.specs(),
+        terminology=StudyTerminology(plausible_ranges=(PlausibleRange("GLUC", "mmol/L", 0.5, 60),)))},
 }
 
 

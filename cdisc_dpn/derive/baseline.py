@@ -22,7 +22,8 @@ def derive_last_before(frame: pd.DataFrame, result: str, date: str, reference: p
     if not ok.any():
         return flag
     cand = frame.loc[ok, ["USUBJID", *by]].assign(_d=d[ok], _i=range(int(ok.sum())))
-    last = cand.sort_values(["_d", "_i"], kind="stable").groupby(["USUBJID", *by], sort=False, dropna=False).tail(1).index
+    ordered = cand.sort_values(["_d", "_i"], kind="stable")
+    last = ordered.groupby(["USUBJID", *by], sort=False, dropna=False).tail(1).index
     flag.loc[last] = "Y"
     return flag
 

@@ -65,7 +65,12 @@ def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Seri
     return result.reindex(subjects.index)
 
 
-def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, float], formats) -> dict[tuple, float]:
+def _unscheduled_mask(normalised: pd.Series, unscheduled_labels: set[str]) -> pd.Series:
+    return normalised.map(lambda v: v in unscheduled_labels or v.startswith("UNSCHED")).astype(bool)
+
+
+def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, float], formats,
+                           unscheduled_labels: set[str]) -> dict[tuple, float]:
     form = ctx.raw.get(ref["form"])
     if form is None:
         raise MappingProblem(f"reference visit form {ref['form']!r} was not read")
@@ -77,7 +82,8 @@ def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, floa
     dates = frame[ref["date"]].map(lambda d: parse_date(d, formats).iso)
     nums = frame[ref["visit"]].map(lambda v: index.get(normalise(v), np.nan)).astype(float)
     carried, _clash = label_numbers(frame[ref["visit"]].astype(str), set(index.values()))
-    nums = nums.where(nums.notna(), carried)
+    labelled = _unscheduled_mask(frame[ref["visit"]].map(normalise), unscheduled_labels)
+    nums = nums.where(nums.notna() | ~labelled, carried)
     numbered = number_unscheduled(subjects, dates, nums)
     unscheduled = nums.isna() & (dates.str.len() >= 10)
     return {(s, d[:10]): n for s, d, n in zip(subjects[unscheduled], dates[unscheduled], numbered[unscheduled])}
@@ -109,7 +115,7 @@ def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
     normalised = labels.map({v: normalise(v) for v in labels.unique()})
     scheduled = normalised.map(lambda v: index.get(v, np.nan)).astype(float)
     unscheduled_labels = {normalise(u) for u in params.get("unscheduled", ["UNSCHEDULED"])}
-    is_unsched = normalised.map(lambda v: v in unscheduled_labels or v.startswith("UNSCHED")).astype(bool)
+    is_unsched = _unscheduled_mask(normalised, unscheduled_labels)
     unknown = scheduled.isna() & ~is_unsched & (labels != "")
     if unknown.any():
         ctx.report("MAP-VISIT", Severity.ERROR, "visit label matches no planned visit in study.yaml", mask=unknown,
@@ -134,7 +140,7 @@ def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
     if params.get("reference_form"):
         ref = params["reference_form"]
         formats = tuple(params.get("formats") or ctx.specs.study.date_formats or DEFAULT_FORMATS)
-        numbering = _reference_unscheduled(ctx, ref, index, formats)
+        numbering = _reference_unscheduled(ctx, ref, index, formats, unscheduled_labels)
         raw_subject = ctx.column(_own_subject_column(ctx, ref))
         looked = pd.Series([numbering.get((s, str(d)[:10]), np.nan) for s, d in zip(raw_subject, dates)],
                            index=labels.index, dtype=float)

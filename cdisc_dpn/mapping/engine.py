@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.derive.long_text import split_long_values
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.mapping.context import InputUnavailable, MappingContext, MappingProblem, RunSettings
 from cdisc_dpn.mapping.frames import DomainFrame
@@ -428,8 +429,6 @@ class MappingEngine:
                                    if SOURCE_FILE in w.src.columns else "",
                                    SOURCE_ROW: pd.to_numeric(w.src[SOURCE_ROW], errors="coerce").fillna(0)
                                    .astype(int).values if SOURCE_ROW in w.src.columns else 0})
-        from cdisc_dpn.derive.long_text import split_long_values
-
         out, continuations = split_long_values(w.spec, out)
         self.domains[w.spec.name] = DomainFrame(w.spec, out.reset_index(drop=True), provenance)
         if w.spec.supplemental or continuations:

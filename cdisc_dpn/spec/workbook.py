@@ -841,7 +841,8 @@ class _Reader:
         if not values:
             return []
         header = [str(h) if h is not None else "" for h in values[0]]
-        missing = [c.header for c in SHEETS[sheet] if c.header not in header and (sheet, c.header) not in OPTIONAL_COLUMNS]
+        missing = [c.header for c in SHEETS[sheet]
+                   if c.header not in header and (sheet, c.header) not in OPTIONAL_COLUMNS]
         if missing:
             self.problem(f"missing column(s) {', '.join(missing)}", sheet, 1)
         out = []

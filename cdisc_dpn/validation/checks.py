@@ -521,7 +521,8 @@ def supp_parent_exists(ctx: CheckContext) -> list[Violation]:
         subject, idvarval = text(supp["USUBJID"]), normalised_key(supp["IDVARVAL"])
         resolved = np.zeros(len(supp), dtype=bool)
         detail = pd.Series("", index=supp.index)
-        for (dom, var), index in pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"], dropna=False).groups.items():
+        pairs = pd.DataFrame({"d": rdomain, "v": idvar})
+        for (dom, var), index in pairs.groupby(["d", "v"], dropna=False).groups.items():
             parent = ctx.frames.get(dom)
             pos = supp.index.get_indexer(index)
             if parent is None or "USUBJID" not in parent.columns:

@@ -59,7 +59,8 @@ def find_out_of_range(frame: pd.DataFrame, domain: str, ranges: tuple[PlausibleR
         of_test = tests == r.testcd.upper()
         on_standard = of_test & (stresu == unit)
         on_original = of_test & ~on_standard & (orresu == unit)
-        for variable, mask, values in ((f"{domain}STRESN", on_standard, stresn), (f"{domain}ORRES", on_original, orres)):
+        checked = ((f"{domain}STRESN", on_standard, stresn), (f"{domain}ORRES", on_original, orres))
+        for variable, mask, values in checked:
             low = values < r.low if r.low is not None else pd.Series(False, index=frame.index)
             high = values > r.high if r.high is not None else pd.Series(False, index=frame.index)
             bad = (mask & values.notna() & (low | high)).to_numpy()

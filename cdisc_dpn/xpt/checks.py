@@ -191,7 +191,8 @@ def _check_char_column(frame: pd.DataFrame, var, ds: str, usubjids) -> list[Find
     for i in np.flatnonzero(lengths > MAX_CHAR_LENGTH):
         out.append(_finding(
             "XPT-VALUE-LEN", f"value is {int(lengths[i])} bytes; XPT character values are at most {MAX_CHAR_LENGTH}",
-            "split the text into --TEST/--ORRES style parts or SUPPQUAL continuation variables",
+            "give the variable `long_text: supp` in its spec (SDTMIG 4.5.3.2: the rest goes to SUPP--), "
+            "or shorten the text",
             row=int(i) + 1, usubjid=usubjid(i), value=_preview(values[i]), **where))
 
     if var.length is not None and len(lengths) and isinstance(var.length, int):
