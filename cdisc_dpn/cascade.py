@@ -71,7 +71,8 @@ def _scopes(findings: Iterable[Finding], specs: Specs, unavailable: Mapping[str,
         spec = by_name.get(dataset)
         if spec is None:
             continue
-        scope.readers = readers.get(dataset, set())
+        scope.readers = set(readers.get(dataset, set()))
+        scope.readers |= {by_name[r].supp_name for r in scope.readers if r in by_name and by_name[r].supplemental}
         if variable:
             scope.variables[dataset] = _dependent_variables(spec, variable)
             if spec.supplemental:

@@ -359,6 +359,27 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
 
 
 # --------------------------------------------------------------------------- CDISC Open Rules
+def _presence_dataset(rule) -> str | None:
+    """The one dataset a Domain Presence Check names (CORE-000581: DM), so its finding belongs to that
+    dataset (and, when the dataset could not be built, to that root cause) rather than to the study."""
+    if rule.rule_type != "Domain Presence Check":
+        return None
+    names: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("name"), str) and node.get("operator") in ("exists", "not_exists"):
+                names.add(node["name"].upper())
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(rule.check)
+    return names.pop() if len(names) == 1 else None
+
+
 def _run_open_rules(config, datasets: Mapping[str, _Dataset], lengths: Mapping[str, Mapping[str, int]],
                     collector: _Collector, severities: Mapping[str, str]):
     """Run the Open Rules on the datasets; their hits become findings with raw row and spec line."""
@@ -392,7 +413,7 @@ def _run_open_rules(config, datasets: Mapping[str, _Dataset], lengths: Mapping[s
                 f = _finding(rule.id, severity, f"{rule.id} ({ids}): {message_of(rule, hit)}", ds, variable,
                              (hit.record - 1) if hit.record else -1, value, spec,
                              extra={"cdisc_ids": ids, "rule": where})
-                out.append(f if ds is not None else replace(f, dataset=name))
+                out.append(f if ds is not None else replace(f, dataset=_presence_dataset(rule) or name))
             collector.add(rc, name, len(hits), out)
         for name, error in sorted(run.errors.items()):
             rc_err = collector.count("VAL-OPEN-RULE-ERROR", Severity.WARNING,
