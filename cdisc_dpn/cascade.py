@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.engine import computation_order, datasets_read_by, _referenced_variables
+from cdisc_dpn.mapping.engine import computation_order, datasets_read_by, referenced_variables
 from cdisc_dpn.mapping.registry import get_algorithm
 from cdisc_dpn.spec.model import DatasetSpec, Specs
 
@@ -46,7 +46,7 @@ def _dependent_variables(spec: DatasetSpec, variable: str) -> set[str]:
     for v in spec.variables:
         algorithm = get_algorithm(v.algorithm.name)
         params = algorithm.with_defaults(v.algorithm.params) if algorithm else dict(v.algorithm.params)
-        reads[v.name] = _referenced_variables(params) & names
+        reads[v.name] = referenced_variables(params) & names
     affected = {variable}
     ordered, _phases = computation_order(spec)
     changed = True
