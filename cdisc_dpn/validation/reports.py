@@ -282,9 +282,12 @@ def report_html(result: ValidationResult, run_id: str, ledger: list[dict] | None
     for r in fired:
         code = r["rule_id"]
         items = by_rule.get(code, [])
-        note = (f"; {following[code]} of them listed under root causes" if following[code] else "")
+        note = f"; {following[code]} of them listed under root causes" if following[code] else ""
         out.append(f"<details id=\"{_e(_anchor('rule', code))}\"><summary><span class=\"{_e(r['severity'])}\">"
                    f"{_e(code)}</span> {_e(r['description'])} — {r['failures']} failure(s){note}</summary>")
+        if following[code]:
+            out.append(f"<p class=\"muted\">{following[code]} finding(s) of this rule follow from a root cause and are "
+                       f"listed under it: see <a href=\"#causes\">Root causes</a>.</p>")
         by_ds: dict[str, list[Finding]] = {}
         for f in items:
             by_ds.setdefault(f.dataset or "", []).append(f)
