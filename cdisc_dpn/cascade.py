@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.engine import computation_order, datasets_read_by, _referenced_variables
+from cdisc_dpn.mapping.engine import computation_order, datasets_read_by, referenced_variables
 from cdisc_dpn.mapping.registry import get_algorithm
 from cdisc_dpn.spec.model import DatasetSpec, Specs
 
@@ -46,7 +46,7 @@ def _dependent_variables(spec: DatasetSpec, variable: str) -> set[str]:
     for v in spec.variables:
         algorithm = get_algorithm(v.algorithm.name)
         params = algorithm.with_defaults(v.algorithm.params) if algorithm else dict(v.algorithm.params)
-        reads[v.name] = _referenced_variables(params) & names
+        reads[v.name] = referenced_variables(params) & names
     affected = {variable}
     ordered, _phases = computation_order(spec)
     changed = True
@@ -163,6 +163,27 @@ def code_counts(findings: Iterable[Finding], severity: Severity) -> list[tuple[s
     return sorted(c.items(), key=lambda t: (-t[1], t[0]))
 
 
+def _alike(findings: list[Finding]) -> list[list[Finding]]:
+    """Findings that say the same thing about the same value, in first-seen order."""
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.code, f.message, f.value, f.dataset, f.variable, f.fix), []).append(f)
+    return list(groups.values())
+
+
+def _where_else(findings: list[Finding], shown: int = 5) -> str:
+    places: dict[str, None] = {}
+    for f in findings:
+        if f.file and f.source_row:
+            places[f"{f.file} row {f.source_row}"] = None
+        elif f.dataset and f.row:
+            places[f"{f.dataset} row {f.row}"] = None
+        elif f.usubjid:
+            places[f.usubjid] = None
+    text = ", ".join(list(places)[:shown]) or "see the report"
+    return text + (", ..." if len(places) > shown else "")
+
+
 def console_lines(findings: list[Finding], limit: int = 10) -> list[tuple[str, str | None]]:
     """What the console shows after a run: root causes first (each with its fix and what follows from
     it), then other errors, then the warning and notice codes with counts. (text, colour) pairs."""
@@ -183,14 +204,17 @@ def console_lines(findings: list[Finding], limit: int = 10) -> list[tuple[str, s
             lines.append((f"  ... and {len(groups) - limit} more root causes (see the report)", None))
     others = [f for f in findings if f.severity is Severity.ERROR and not f.cause and not f.caused_by]
     if others:
+        alike = _alike(others)
         shown = max(limit - min(len(groups), limit), 3)
-        lines.append((f"Errors ({len(others)}):" if groups else f"Errors ({len(others)}), first {min(shown, len(others))}:",
-                      "red"))
-        for f in others[:shown]:
-            lines.append((f"  {f.render()}", "red"))
-        if len(others) > shown:
+        first = f", the first {shown} kinds" if len(alike) > shown else ""
+        lines.append((f"Errors ({len(others)} in {len(alike)} kind(s){first}):", "red"))
+        for same in alike[:shown]:
+            lines.append((f"  {same[0].render()}", "red"))
+            if len(same) > 1:
+                lines.append((f"      and {len(same) - 1} more like it: {_where_else(same[1:])}", None))
+        if len(alike) > shown:
             counts = ", ".join(f"{code} {n}" for code, n in code_counts(others, Severity.ERROR))
-            lines.append((f"  ... and {len(others) - shown} more (see the report); by code: {counts}", None))
+            lines.append((f"  ... and {len(alike) - shown} more kinds (see the report); by code: {counts}", None))
     for severity, colour in ((Severity.WARNING, "yellow"), (Severity.NOTICE, None)):
         counts = code_counts((f for f in findings if not f.caused_by), severity)
         following = sum(1 for f in findings if f.caused_by and f.severity is severity)

@@ -178,6 +178,13 @@ def test_wrong_data_gives_findings_with_file_row_and_column(raw_copy, tmp_path):
     one("DPN-GX-REQ-EMPTY", variable="AEDECOD", file="ae.csv", source_row=4)
     one("MAP-DATE-FUTURE")
     assert (out / "sdtm" / "dm.xpt").is_file()                      # usable data is converted, with findings
+    # the message people read carries the offending value, and the console names every code it counts
+    from cdisc_dpn.errors import Finding, Severity
+
+    date = one("MAP-DATE", file="ae.csv", source_row=2)
+    rendered = Finding(**{**date, "severity": Severity(date["severity"])}).render()
+    assert "value '30/02/2026'" in rendered and "ae.csv, row 2" in rendered
+    assert "MAP-DATE" in result.output and "Warnings (" in result.output and "MAP-DATE-FUTURE" in result.output
 
 
 def test_failed_run_leaves_previous_output_untouched(synth_raw, raw_copy, tmp_path, monkeypatch):

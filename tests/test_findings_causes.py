@@ -195,3 +195,18 @@ def test_chromium_report_html_fired_rules_on_top_and_links_resolve(usubjid_broke
     ranks = [(["error", "warning", "notice"].index(sev), -int(n)) for _id, sev, n in fired]
     assert ranks == sorted(ranks)
     assert "{'" not in dom
+
+
+def test_console_folds_errors_that_say_the_same_thing():
+    from cdisc_dpn.cascade import console_lines
+
+    same = [Finding("MAP-VISIT", Severity.ERROR, "visit label matches no planned visit in study.yaml", value="Unsch",
+                    file="lab.xlsx", source_row=r, column="VISIT", dataset="LB", variable="VISITNUM")
+            for r in range(10, 37)]
+    other = Finding("MAP-DATE", Severity.ERROR, "date cannot be converted to ISO 8601", value="31/02/2026",
+                    file="ae.csv", source_row=4)
+    lines = [text for text, _colour in console_lines(same + [other])]
+    assert lines[0] == "Errors (28 in 2 kind(s)):"
+    assert "value 'Unsch'" in lines[1] and "lab.xlsx, row 10" in lines[1]
+    assert lines[2].strip().startswith("and 26 more like it: lab.xlsx row 11, lab.xlsx row 12")
+    assert "value '31/02/2026'" in lines[3]

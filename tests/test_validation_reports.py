@@ -170,3 +170,16 @@ def test_formula_like_values_are_neutralised_in_every_sheet(tmp_path):
     first = dict(zip(header, details[1]))
     assert first["Spec"] == "mappings/ae.yaml:40"          # pipeline-stage findings carry their spec line
     assert first["Raw source"].startswith("ae.csv, row ") and first["Raw source"].endswith("column SEV")
+
+
+def test_validation_reports_progress_per_dataset_and_rule():
+    """Progress comes from a callback (the CLI prints it), never printed by the stage itself."""
+    messages: list[str] = []
+    domains = st.domains()
+    result = validate_domains(domains, st.terminology(), progress=messages.append)
+    datasets = [m for m in messages if m.startswith("expectations: ")]
+    rules = [m for m in messages if m.startswith("conformance rules: ")]
+    assert [m.split()[1] for m in datasets] == sorted(domains)
+    assert datasets[-1].startswith(f"expectations: {sorted(domains)[-1]} ({len(domains)}/{len(domains)} datasets")
+    assert len(rules) >= result.rules_run > 0
+    assert rules[-1].endswith(f"; {result.expectations} expectations done)")

@@ -159,7 +159,7 @@ VARIABLE_KEYS = frozenset({"variable", "date", "result", "testcd", "unit", "limi
                            "actual", "reference_variable"})
 
 
-def _referenced_variables(params) -> set[str]:
+def referenced_variables(params) -> set[str]:
     """SDTM variable names a call reads (values of VARIABLE_KEYS anywhere in its params)."""
     found: set[str] = set()
     if isinstance(params, dict):
@@ -167,10 +167,10 @@ def _referenced_variables(params) -> set[str]:
             if key in VARIABLE_KEYS and isinstance(value, str):
                 found.add(value)
             else:
-                found |= _referenced_variables(value)
+                found |= referenced_variables(value)
     elif isinstance(params, list):
         for item in params:
-            found |= _referenced_variables(item)
+            found |= referenced_variables(item)
     return found
 
 
@@ -185,7 +185,7 @@ def computation_order(spec: DatasetSpec) -> tuple[list[VariableSpec], dict[str, 
     for v in spec.variables:
         algorithm = get_algorithm(v.algorithm.name)
         params = algorithm.with_defaults(v.algorithm.params) if algorithm else dict(v.algorithm.params)
-        refs[v.name] = _referenced_variables(params) & names - {v.name}
+        refs[v.name] = referenced_variables(params) & names - {v.name}
     ordered: list[VariableSpec] = []
     placed: set[str] = set()
     pending = list(spec.variables)
@@ -309,7 +309,7 @@ class MappingEngine:
             algorithm = get_algorithm(q.algorithm.name)
             params = algorithm.with_defaults(q.algorithm.params) if algorithm else dict(q.algorithm.params)
             q_phase = algorithm.phase if algorithm else ROW
-            if any(phases.get(ref) == DATASET for ref in _referenced_variables(params)):
+            if any(phases.get(ref) == DATASET for ref in referenced_variables(params)):
                 q_phase = DATASET
             if q_phase != phase:
                 continue

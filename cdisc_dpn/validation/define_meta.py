@@ -21,13 +21,7 @@ def _local(element: etree._Element) -> str:
 
 def read_define(path: Path) -> DefineMetadata:
     path = Path(path)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    try:
-        root = etree.parse(str(path), parser).getroot()
-    except (OSError, etree.XMLSyntaxError) as exc:
-        raise InputError(f"{path}: cannot read define.xml: {exc}", [Finding(
-            code="VAL-DEFINE-READ", severity=Severity.ERROR, stage="validate", file=str(path),
-            message=f"cannot read define.xml: {exc}", fix="give a well-formed Define-XML file")]) from None
+    root = _parse(path)
     items: dict[str, DefineVariable] = {}
     groups: list[tuple[str, list[str]]] = []
     for el in root.iter():

@@ -284,9 +284,12 @@ def report_html(result: ValidationResult, run_id: str, ledger: list[dict] | None
     for r in fired:
         code = r["rule_id"]
         items = by_rule.get(code, [])
-        note = (f"; {following[code]} of them listed under root causes" if following[code] else "")
+        note = f"; {following[code]} of them listed under root causes" if following[code] else ""
         out.append(f"<details id=\"{_e(_anchor('rule', code))}\"><summary><span class=\"{_e(r['severity'])}\">"
                    f"{_e(code)}</span> {_e(r['description'])} — {r['failures']} failure(s){note}</summary>")
+        if following[code]:
+            out.append(f"<p class=\"muted\">{following[code]} finding(s) of this rule follow from a root cause and are "
+                       f"listed under it: see <a href=\"#causes\">Root causes</a>.</p>")
         by_ds: dict[str, list[Finding]] = {}
         for f in items:
             by_ds.setdefault(f.dataset or "", []).append(f)
@@ -331,10 +334,11 @@ def _normalise_xlsx(data: bytes) -> bytes:
 def report_xlsx(result: ValidationResult, run_id: str, ledger: list[dict] | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
 
     data = report_data(result, run_id, ledger)
-    wb = Workbook()
+    wb = Workbook(write_only=True)          # streamed: every finding is listed, tens of thousands of rows
     wb.properties.creator = "cdisc-dpn"
     wb.properties.lastModifiedBy = "cdisc-dpn"
     wb.properties.created = FIXED_TIME
@@ -344,19 +348,20 @@ def report_xlsx(result: ValidationResult, run_id: str, ledger: list[dict] | None
 
     def sheet(ws, header: list[str], rows: list[list[Any]], widths: list[int]) -> None:
         """Bold header, frozen below it, an autofilter over the table, every text cell formula-safe."""
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = bold
-        for row in rows:
-            ws.append([safe_cell(v) for v in row])
         for i, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(len(rows) + 1, 1)}"
+        titles = []
+        for text in header:
+            cell = WriteOnlyCell(ws, value=text)
+            cell.font = bold
+            titles.append(cell)
+        ws.append(titles)
+        for row in rows:
+            ws.append([safe_cell(v) for v in row])
 
-    ws = wb.active
-    ws.title = "Dataset Summary"
-    sheet(ws, ["Dataset", "Records", "Errors", "Warnings", "Notices"],
+    sheet(wb.create_sheet("Dataset Summary"), ["Dataset", "Records", "Errors", "Warnings", "Notices"],
           [[d["dataset"], d["records"], d["errors"], d["warnings"], d["notices"]] for d in data["datasets"]],
           [12, 10, 10, 10, 10])
     sheet(wb.create_sheet("Issue Summary"), ["Source", "Rule ID", "Severity", "Found", "Description"],
