@@ -182,6 +182,15 @@ def scan_package() -> Scan:
                 break
 
     for mod, call, owner in calls:
+        if key_of(mod, call) == ("dataclasses", "replace") and any(k.arg == "code" for k in call.keywords):
+            path = str(trees[mod][0].relative_to(ROOT))
+            expr = next(k.value for k in call.keywords if k.arg == "code")
+            for code, node in _codes(expr, owner):    # a finding copied under another code
+                if node is not None:
+                    result.site_literals.add((path, node.lineno, node.col_offset))
+                result.sites.append(Site(path, call.lineno, owner.name if owner is not None else "<module>", code,
+                                         ast.unparse(expr)))
+            continue
         sink = result.sinks.get(key_of(mod, call))
         if sink is None or not isinstance(sink.fields["code"], Param):
             continue
