@@ -15,6 +15,7 @@ from typing import Mapping
 from cdisc_dpn.errors import Severity
 
 CATALOGUE_FILE = Path(__file__).with_name("finding_codes.yaml")
+FINDINGS_PAGE = "docs/findings.md"      # generated from this catalogue (python -m cdisc_dpn.findings_doc)
 
 #: Stages in the order a run meets them; docs/findings.md groups the codes in this order.
 STAGES = ("read", "spec", "map", "derive", "ledger", "write", "define", "validate", "run", "compare")
@@ -30,7 +31,17 @@ class FindingCode:
     severity: Severity          # the usual severity; a call site may say otherwise in its message
     meaning: str                # one sentence, shown in the reports' Rules tables
     fix: str                    # what the user does about it
-    doc: str | None = None      # further reading: "<file under docs/ or README.md>#<anchor>"
+    doc: str | None = None      # further reading: "<path from the repository root>#<anchor>"
+
+    @property
+    def documented_at(self) -> str:
+        """Where the code is documented: its row of docs/findings.md."""
+        return f"{FINDINGS_PAGE}#{anchor(self.code)}"
+
+
+def anchor(code: str) -> str:
+    """The id of a code's row in docs/findings.md (the code in lower case)."""
+    return code.lower()
 
 
 class CatalogueError(ValueError):

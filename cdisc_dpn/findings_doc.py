@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from cdisc_dpn.finding_codes import STAGES, FindingCode, finding_codes
+from cdisc_dpn.finding_codes import FINDINGS_PAGE, STAGES, FindingCode, anchor, finding_codes
 
-DOC_PATH = "docs/findings.md"          # from the repository root
+DOC_PATH = FINDINGS_PAGE               # from the repository root
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / DOC_PATH
 
 STAGE_TITLES = {
@@ -31,11 +31,6 @@ STAGE_TITLES = {
     "run": "The run and its output folder",
     "compare": "Comparing two sets of datasets (cdisc-dpn compare)",
 }
-
-
-def anchor(code: str) -> str:
-    """The id a code's row carries, so docs and reports can link to #<code in lower case>."""
-    return code.lower()
 
 
 def _cell(text: str) -> str:

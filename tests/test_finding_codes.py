@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from cdisc_dpn.errors import code_description
-from cdisc_dpn.finding_codes import (STAGES, CatalogueError, finding_codes, load_catalogue_yaml,
+from cdisc_dpn.finding_codes import (STAGES, CatalogueError, anchor, finding_codes, load_catalogue_yaml,
                                      parse_finding_codes)
-from cdisc_dpn.findings_doc import DOC_PATH, anchor, render_findings_doc
+from cdisc_dpn.findings_doc import DOC_PATH, render_findings_doc
 from cdisc_dpn.validation.catalogue import load_catalogue
 from cdisc_dpn.validation.open_rules.rulebook import SHIPPED_RULES
 
@@ -352,8 +352,9 @@ def test_every_code_is_documented_with_its_meaning_and_fix(rule_ids):
     page = (ROOT / DOC_PATH).read_text(encoding="utf-8")
     rows = {m.group(1): m.group(0) for m in re.finditer(r'^\| <a id="([a-z0-9-]+)"></a>.*$', page, re.M)}
     for code, entry in finding_codes().items():
-        row = rows.get(anchor(code))
-        assert row is not None, f"{code} has no row in {DOC_PATH}"
+        page_path, _, fragment = entry.documented_at.partition("#")
+        row = rows.get(fragment)
+        assert page_path == DOC_PATH and row is not None, f"{code} has no row in {DOC_PATH}"
         assert entry.meaning.replace("|", "\\|") in row and entry.fix.replace("|", "\\|") in row
     for rule_id in rule_ids:
         assert anchor(rule_id) in rows, f"{rule_id} has no row in {DOC_PATH}"
@@ -407,3 +408,16 @@ def test_a_code_given_twice_is_refused():
     text = "A-B: {stage: read, severity: error, meaning: m, fix: f}\nA-B: {stage: map, severity: error, meaning: n, fix: g}\n"
     with pytest.raises(CatalogueError, match="line 1: key\\(s\\) given twice: A-B"):
         load_catalogue_yaml(text)
+
+
+def test_findings_doc_command_writes_and_checks_the_page(tmp_path, capsys):
+    from cdisc_dpn.findings_doc import main
+
+    page = tmp_path / "findings.md"
+    page.write_text("# stale\n", encoding="utf-8")
+    assert main(["--check", str(page)]) == 1
+    assert "out of date" in capsys.readouterr().err
+    assert main([str(page)]) == 0
+    assert page.read_text(encoding="utf-8") == render_findings_doc()
+    assert main(["--check", str(page)]) == 0
+    assert main(["--bogus"]) == 2
