@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, asdict
 from enum import Enum
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable
 
 
@@ -99,18 +97,12 @@ class Finding:
         return text
 
 
-@lru_cache(maxsize=1)
-def _code_descriptions() -> dict[str, str]:
-    import yaml
-
-    path = Path(__file__).with_name("finding_codes.yaml")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    return {str(k): str(v) for k, v in (data or {}).items()}
-
-
 def code_description(code: str) -> str:
     """What a conversion finding code means (cdisc_dpn/finding_codes.yaml); "" when not described."""
-    return _code_descriptions().get(code, "")
+    from cdisc_dpn.finding_codes import finding_codes   # the catalogue imports Severity from here
+
+    entry = finding_codes().get(code)
+    return entry.meaning if entry is not None else ""
 
 
 def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
