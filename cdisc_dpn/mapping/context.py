@@ -6,11 +6,16 @@ from typing import Any
 
 import pandas as pd
 
+from cdisc_dpn.distinct import on_distinct
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs
 from cdisc_dpn.terminology import Terminology
+
+
+def _stripped_text(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip().where(values.notna(), "")
 
 
 class MappingProblem(Exception):
@@ -39,6 +44,7 @@ class MappingContext:
     findings: list[Finding] = field(default_factory=list)
     call: AlgorithmCall | None = None
     variable_name: str = ""
+    stripped: dict[str, tuple[pd.DataFrame, pd.Series]] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- inputs
     def column(self, name: str) -> pd.Series:
@@ -46,7 +52,11 @@ class MappingContext:
         if name not in self.src.columns:
             known = ", ".join(c for c in self.src.columns if not c.startswith("__"))
             raise MappingProblem(f"column {name!r} is not in the source rows (columns: {known})")
-        return self.src[name].astype(str).str.strip().where(self.src[name].notna(), "")
+        cached = self.stripped.get(name)
+        if cached is None or cached[0] is not self.src:      # stripped once per working frame and column
+            cached = (self.src, on_distinct(self.src[name], _stripped_text))
+            self.stripped[name] = cached
+        return cached[1].copy()
 
     def variable(self, name: str) -> pd.Series:
         if name not in self.out.columns:

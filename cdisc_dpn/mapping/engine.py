@@ -37,6 +37,7 @@ class _Work:
     out: pd.DataFrame
     supp: pd.DataFrame
     failed: bool = False
+    stripped: dict = field(default_factory=dict)          # raw columns stripped, per working frame
 
 
 def _finding(ds: DatasetSpec, message: str, where, code: str = "MAP-SPEC", variable: str | None = None,
@@ -164,7 +165,8 @@ class MappingEngine:
     # ---------------------------------------------------------------- helpers
     def _context(self, w: _Work) -> MappingContext:
         return MappingContext(self.specs, self.terminology, w.spec, self.raw, self.domains,
-                              {n: x.out for n, x in self.work.items()}, w.src, w.out, self.settings, self.findings)
+                              {n: x.out for n, x in self.work.items()}, w.src, w.out, self.settings, self.findings,
+                              stripped=w.stripped)
 
     def _compute(self, w: _Work, phase: str) -> None:
         ctx = self._context(w)
