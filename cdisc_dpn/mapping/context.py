@@ -45,6 +45,7 @@ class MappingContext:
     call: AlgorithmCall | None = None
     variable_name: str = ""
     stripped: dict[str, tuple[pd.DataFrame, pd.Series]] = field(default_factory=dict, repr=False)
+    memo: dict[tuple, tuple[pd.DataFrame, Any]] = field(default_factory=dict, repr=False)   # per context
 
     # ---------------------------------------------------------------- inputs
     def column(self, name: str) -> pd.Series:
