@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SEED   ?= 20231
 SUBJECTS ?= 140
+BENCH_SUBJECTS ?= 1400
 OUT    ?= build/release-dpn
 
 .PHONY: run test synth bench clean
@@ -24,8 +25,9 @@ run: synth
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# make bench: 1,400 subjects; make bench BENCH_SUBJECTS="1400 14000" adds the 14,000-subject size
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_benchmark.py
+	$(BIN)/python benchmarks/run_benchmark.py --subjects $(BENCH_SUBJECTS)
 
 clean:
 	rm -rf build

@@ -323,6 +323,14 @@ class MappingEngine:
         self.domains[w.spec.name] = DomainFrame(w.spec, out.reset_index(drop=True), provenance)
         if w.spec.supplemental:
             self._build_supp(w, out, provenance)
+        self._release(w)
+
+    @staticmethod
+    def _release(w: _Work) -> None:
+        """Drop a finished dataset's raw working frame and qualifier values (its `out` stays: later
+        datasets' algorithms read it through ctx.rows)."""
+        w.src, w.supp = pd.DataFrame(), pd.DataFrame()
+        w.stripped.clear()
 
     def _build_supp(self, w: _Work, parent: pd.DataFrame, provenance: pd.DataFrame) -> None:
         from cdisc_dpn.derive.suppqual import build_supp_frame
