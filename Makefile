@@ -10,6 +10,7 @@ LOCK   := requirements.lock
 LOCK_TOOLS := pip setuptools wheel uv
 SEED   ?= 20231
 SUBJECTS ?= 140
+BENCH_SUBJECTS ?= 1400
 OUT    ?= build/release-dpn
 
 .PHONY: run test synth bench clean lock lock-check browser
@@ -35,8 +36,9 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
+# make bench: 1,400 subjects; make bench BENCH_SUBJECTS="1400 14000" adds the 14,000-subject size
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_benchmark.py
+	$(BIN)/python benchmarks/run_benchmark.py --subjects $(BENCH_SUBJECTS)
 
 # Re-resolve the lock after a change to setup.cfg, keeping every pin that still fits;
 # `make lock UPGRADE=--upgrade` moves every package to its newest allowed version.

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
 from cdisc_dpn.errors import Severity
 from cdisc_dpn.mapping.context import MappingContext
 from cdisc_dpn.mapping.registry import register
@@ -100,19 +101,25 @@ def _inputs(ctx: MappingContext, params: dict):
 
 
 def _converted(ctx: MappingContext, params: dict):
+    """(STRESC, STRESN, problems, results): each distinct (result, test, unit) converted once, and
+    once per working frame for all the variables that read the same inputs (--STRESC, --STRESN)."""
+    digits = int(params.get("digits", 4))
+    key = ("units", params.get("result", ""), params["testcd"], params.get("unit") or "", digits)
+    memo = ctx.memo.get(key)
+    if memo is not None and memo[0] is ctx.src:
+        return tuple(x.copy() for x in memo[1])
     table = UnitTable(ctx.specs.terminology)
     values, tests, units = _inputs(ctx, params)
-    digits = int(params.get("digits", 4))
-    cache: dict[tuple, tuple[str, float, str]] = {}   # results repeat: convert each distinct one once
-    triples = []
-    for key in zip(values, tests, units):
-        if key not in cache:
-            cache[key] = convert_result(*key, table, digits)
-        triples.append(cache[key])
-    stresc = pd.Series([t[0] for t in triples], index=values.index, dtype=object)
-    stresn = pd.Series([t[1] for t in triples], index=values.index, dtype=float)
-    problems = pd.Series([t[2] for t in triples], index=values.index, dtype=object)
-    return stresc, stresn, problems, values
+    codes = joint_codes([value_codes(values), value_codes(tests), value_codes(units)], len(values))
+    first = first_rows(codes)
+    triples = [convert_result(*k, table, digits)
+               for k in zip(values.iloc[first], tests.iloc[first], units.iloc[first])]
+    stresc = pd.Series(np.asarray([t[0] for t in triples], dtype=object)[codes], index=values.index, dtype=object)
+    stresn = pd.Series(np.asarray([t[1] for t in triples], dtype=float)[codes], index=values.index, dtype=float)
+    problems = pd.Series(np.asarray([t[2] for t in triples], dtype=object)[codes], index=values.index, dtype=object)
+    result = (stresc, stresn, problems, values)
+    ctx.memo[key] = (ctx.src, result)
+    return tuple(x.copy() for x in result)
 
 
 @register("standard_result_char", required=("result", "testcd"), optional=("unit", "digits"))
@@ -144,9 +151,9 @@ def standard_unit(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--STRESU: the test's one standard unit from units.yaml (empty when there is no result)."""
     table = UnitTable(ctx.specs.terminology)
     tests = ctx.variable(params["testcd"])
-    units = tests.map(lambda t: table.standard_unit(t) or "")
+    units = on_distinct(tests, lambda s: s.map(lambda t: table.standard_unit(t) or ""))
     if params.get("result"):
-        has = ctx.variable(params["result"]).astype(str).str.strip() != ""
+        has = on_distinct(ctx.variable(params["result"]), lambda s: s.astype(str).str.strip()) != ""
         units = units.where(has, "")
     return units
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.derive.dates import DEFAULT_FORMATS, combine_datetime, parse_date, parse_time
+from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
 from cdisc_dpn.errors import Severity
 from cdisc_dpn.mapping.context import MappingContext, MappingProblem
 from cdisc_dpn.mapping.registry import register
@@ -111,8 +112,8 @@ def _dates(ctx: MappingContext, params: dict, column_key: str = "column") -> pd.
     formats = _formats(ctx, params)
     values = ctx.column(params[column_key]) if column_key in params else ctx.value(params)
     cache = {v: parse_date(v, formats) for v in values.unique()}
-    parsed = values.map(lambda v: cache[v].iso)
-    problems = values.map(lambda v: cache[v].problem)
+    parsed = on_distinct(values, lambda s: s.map(lambda v: cache[v].iso))
+    problems = on_distinct(values, lambda s: s.map(lambda v: cache[v].problem))
     bad = problems != ""
     if bad.any():
         ctx.report("MAP-DATE", Severity.ERROR, "date cannot be converted to ISO 8601", mask=bad, values=values,
@@ -139,13 +140,15 @@ def iso_datetime(ctx: MappingContext, params: dict, var) -> pd.Series:
     if not params.get("time"):
         return dates
     times = ctx.column(params["time"])
-    parsed = times.map(parse_time)
-    iso_times = parsed.map(lambda t: t[0])
-    bad = parsed.map(lambda t: t[1] != "")
+    iso_times = on_distinct(times, lambda s: s.map(lambda v: parse_time(v)[0]))
+    bad = on_distinct(times, lambda s: s.map(lambda v: parse_time(v)[1] != ""))
     if bad.any():
         ctx.report("MAP-TIME", Severity.ERROR, "time cannot be converted to ISO 8601", mask=bad, values=times,
                    column=params["time"], fix="correct the time (HH:MM) in the EDC")
-    return pd.Series([combine_datetime(d, t) for d, t in zip(dates, iso_times)], index=dates.index, dtype=object)
+    pairs = joint_codes([value_codes(dates), value_codes(iso_times)], len(dates))
+    first = first_rows(pairs)                    # each distinct (date, time) combined once
+    combined = [combine_datetime(d, t) for d, t in zip(dates.iloc[first], iso_times.iloc[first])]
+    return pd.Series(np.asarray(combined, dtype=object)[pairs], index=dates.index, dtype=object)
 
 
 @register("concat", required=("parts",), optional=("separator", "skip_empty"))
@@ -178,6 +181,15 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 def parse_numbers(values: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
     """Strict number parsing: returns (numbers, problem text per value; "" when fine or empty)."""
+    codes = value_codes(values)
+    first = first_rows(codes)
+    if len(first) == len(values):
+        return _parse_numbers(values, decimal_comma)
+    numbers, problem = _parse_numbers(values.iloc[first], decimal_comma)      # once per distinct value
+    return numbers.take(codes).set_axis(values.index), problem.take(codes).set_axis(values.index)
+
+
+def _parse_numbers(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
     text = values.astype(str).str.strip()
     fixed = text.str.replace(",", ".", regex=False) if decimal_comma else text
     ok = fixed.str.match(_NUMBER) | (fixed == "")
@@ -245,14 +257,17 @@ def coalesce(ctx: MappingContext, params: dict, var) -> pd.Series:
     return result
 
 
+def _upper_text(values: pd.Series) -> pd.Series:
+    return values.where(values.notna(), "").astype(str).str.strip().str.upper()   # NaN is empty, not "NAN"
+
+
 @register("when", required=("cases",), optional=("default",))
 def when(ctx: MappingContext, params: dict, var) -> pd.Series:
     """First matching case wins: cases [{column|variable: X, equals|in|not_empty: ..., value: V}]."""
     result = ctx.blank(params.get("default", "") if var.type != "Num" else np.nan)
     decided = pd.Series(False, index=ctx.src.index)
     for case in params["cases"]:
-        raw = ctx.value(case)
-        values = raw.where(raw.notna(), "").astype(str).str.strip().str.upper()   # NaN is empty, not "NAN"
+        values = on_distinct(ctx.value(case), _upper_text)
         if "equals" in case:
             hit = values == str(case["equals"]).upper()
         elif "in" in case:

@@ -6,11 +6,16 @@ from typing import Any
 
 import pandas as pd
 
+from cdisc_dpn.distinct import on_distinct
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.mapping.frames import DomainFrame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs
 from cdisc_dpn.terminology import Terminology
+
+
+def _stripped_text(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip().where(values.notna(), "")
 
 
 class MappingProblem(Exception):
@@ -53,6 +58,8 @@ class MappingContext:
     call: AlgorithmCall | None = None
     variable_name: str = ""
     unavailable: dict[str, str] = field(default_factory=dict)   # dataset not built -> its root cause key
+    stripped: dict[str, tuple[pd.DataFrame, pd.Series]] = field(default_factory=dict, repr=False)
+    memo: dict[tuple, tuple[pd.DataFrame, Any]] = field(default_factory=dict, repr=False)   # per context
 
     # ---------------------------------------------------------------- inputs
     def column(self, name: str) -> pd.Series:
@@ -71,7 +78,11 @@ class MappingContext:
                 f"so {self.variable_name or 'the variable'} cannot be derived (columns there: {known})",
                 fix="correct the column name in the spec (raw names are case-sensitive; a joined form's column is "
                     "written <form>.<COLUMN>) or re-export the form with that column")
-        return self.src[name].astype(str).str.strip().where(self.src[name].notna(), "")
+        cached = self.stripped.get(name)
+        if cached is None or cached[0] is not self.src:      # stripped once per working frame and column
+            cached = (self.src, on_distinct(self.src[name], _stripped_text))
+            self.stripped[name] = cached
+        return cached[1].copy()
 
     def variable(self, name: str) -> pd.Series:
         if name not in self.out.columns:

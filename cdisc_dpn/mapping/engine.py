@@ -39,6 +39,7 @@ class _Work:
     out: pd.DataFrame
     supp: pd.DataFrame
     failed: bool = False
+    stripped: dict = field(default_factory=dict)          # raw columns stripped, per working frame
 
 
 def _finding(ds: DatasetSpec, message: str, where, code: str = "MAP-SPEC", variable: str | None = None,
@@ -263,7 +264,7 @@ class MappingEngine:
     def _context(self, w: _Work) -> MappingContext:
         return MappingContext(self.specs, self.terminology, w.spec, self.raw, self.domains,
                               {n: x.out for n, x in self.work.items() if n not in self.unavailable}, w.src, w.out,
-                              self.settings, self.findings, unavailable=self.unavailable)
+                              self.settings, self.findings, unavailable=self.unavailable, stripped=w.stripped)
 
     def _compute(self, w: _Work, phase: str) -> None:
         ctx = self._context(w)
@@ -433,6 +434,14 @@ class MappingEngine:
         self.domains[w.spec.name] = DomainFrame(w.spec, out.reset_index(drop=True), provenance)
         if w.spec.supplemental or continuations:
             self._build_supp(w, out, provenance, continuations)
+        self._release(w)
+
+    @staticmethod
+    def _release(w: _Work) -> None:
+        """Drop a finished dataset's raw working frame and qualifier values (its `out` stays: later
+        datasets' algorithms read it through ctx.rows)."""
+        w.src, w.supp = pd.DataFrame(), pd.DataFrame()
+        w.stripped.clear()
 
     def _build_supp(self, w: _Work, parent: pd.DataFrame, provenance: pd.DataFrame,
                     continuations: dict[str, pd.Series]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cdisc_dpn.errors import Finding, Severity
@@ -48,40 +49,81 @@ class Ledger:
         return out
 
 
-def build_ledger(specs: Specs, raw: dict[str, RawTable], result: MappingResult) -> tuple[Ledger, list[Finding]]:
+COLUMNS = ["form", "file", "row", "status", "datasets", "reason"]
+
+
+def _mapped_rows(raw: dict[str, RawTable], result: MappingResult) -> dict[str, dict[str, np.ndarray]]:
+    """form -> dataset -> raw rows (unique) that reached the dataset, from provenance and joins."""
     by_file = {t.path.name: name for name, t in raw.items()}
-    mapped: dict[tuple[str, int], set[str]] = {}
+    parts: dict[str, dict[str, list[np.ndarray]]] = {}
     for name, dom in result.domains.items():
         prov = dom.provenance
         if prov.empty:
             continue
-        files, rows = prov[SOURCE_FILE].astype(str).values, prov[SOURCE_ROW].astype(int).values
-        for file, row in set(zip(files, rows)):
-            form = by_file.get(file)
-            if form is not None and row > 0:
-                mapped.setdefault((form, int(row)), set()).add(name)
+        forms = prov[SOURCE_FILE].astype(str).map(by_file).to_numpy()
+        rows = prov[SOURCE_ROW].astype(int).to_numpy()
+        keep = (rows > 0) & pd.notna(forms)
+        for form in pd.unique(forms[keep]):
+            parts.setdefault(form, {}).setdefault(name, []).append(rows[keep & (forms == form)])
     for use in result.join_uses:
-        for row in use.rows:
-            mapped.setdefault((use.form, int(row)), set()).add(use.dataset)
-    excluded: dict[tuple[str, int], str] = {}
+        parts.setdefault(use.form, {}).setdefault(use.dataset, []).append(np.asarray(use.rows, dtype=np.int64))
+    return {form: {ds: np.unique(np.concatenate(chunks)) for ds, chunks in by_ds.items()}
+            for form, by_ds in parts.items()}
+
+
+def _excluded_reasons(result: MappingResult) -> dict[str, pd.Series]:
+    """form -> reason by raw row (the first exclusion of a row wins)."""
+    parts: dict[str, list[pd.Series]] = {}
     for ex in result.exclusions:
-        for row in ex.rows:
-            excluded.setdefault((ex.form, int(row)), f"{ex.dataset}: {ex.reason}")
-    records = []
+        rows = np.asarray(ex.rows, dtype=np.int64)
+        parts.setdefault(ex.form, []).append(pd.Series(f"{ex.dataset}: {ex.reason}", index=rows, dtype=object))
+    out = {}
+    for form, series in parts.items():
+        reasons = pd.concat(series)
+        out[form] = reasons[~reasons.index.duplicated(keep="first")]
+    return out
+
+
+def _form_ledger(name: str, table: RawTable, mapped: dict[str, np.ndarray], excluded: pd.Series | None,
+                 whole_reason: str | None) -> pd.DataFrame:
+    rows = table.frame[SOURCE_ROW].astype(int).to_numpy()
+    datasets = np.full(len(rows), "", dtype=object)
+    is_mapped = np.zeros(len(rows), dtype=bool)
+    for ds in sorted(mapped):                       # names joined in sorted order
+        member = np.isin(rows, mapped[ds])
+        datasets[member & is_mapped] = datasets[member & is_mapped] + "," + ds
+        datasets[member & ~is_mapped] = ds
+        is_mapped |= member
+    reason = np.full(len(rows), "", dtype=object)
+    status = np.full(len(rows), UNACCOUNTED, dtype=object)
+    status[is_mapped] = MAPPED
+    rest = ~is_mapped
+    if excluded is not None:
+        found = pd.Series(rows).map(excluded).to_numpy()
+        hit = rest & pd.notna(found)
+        status[hit], reason[hit] = EXCLUDED, found[hit]
+        rest &= ~hit
+    if whole_reason:
+        status[rest], reason[rest] = EXCLUDED, whole_reason
+    else:
+        reason[rest] = "not used by any dataset spec"
+    return pd.DataFrame({"form": np.full(len(rows), name, dtype=object),
+                         "file": np.full(len(rows), table.path.name, dtype=object),
+                         "row": rows.astype(np.int64), "status": status, "datasets": datasets, "reason": reason})
+
+
+def build_ledger(specs: Specs, raw: dict[str, RawTable], result: MappingResult) -> tuple[Ledger, list[Finding]]:
+    """Each raw row's fate, by set operations on row numbers (an anti-join of the raw rows with
+    the rows the datasets carry), not a lookup per row."""
+    mapped = _mapped_rows(raw, result)
+    excluded = _excluded_reasons(result)
+    parts = []
     for name, table in raw.items():
         form_spec = specs.study.form(name)
         whole_reason = form_spec.exclude_reason if form_spec else None
-        for row in table.frame[SOURCE_ROW].astype(int):
-            key = (name, int(row))
-            if key in mapped:
-                records.append((name, table.path.name, row, MAPPED, ",".join(sorted(mapped[key])), ""))
-            elif key in excluded:
-                records.append((name, table.path.name, row, EXCLUDED, "", excluded[key]))
-            elif whole_reason:
-                records.append((name, table.path.name, row, EXCLUDED, "", whole_reason))
-            else:
-                records.append((name, table.path.name, row, UNACCOUNTED, "", "not used by any dataset spec"))
-    frame = pd.DataFrame(records, columns=["form", "file", "row", "status", "datasets", "reason"])
+        parts.append(_form_ledger(name, table, mapped.get(name, {}), excluded.get(name), whole_reason))
+    parts = [p for p in parts if len(p)]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame([], columns=COLUMNS)
     findings = []
     lost = frame[frame["status"] == UNACCOUNTED]
     for form, group in lost.groupby("form", sort=True, dropna=False):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cdisc_dpn.errors import Finding, Severity
@@ -177,7 +178,7 @@ def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: l
     parts = []
     for order, item in enumerate(u.items):
         _need_columns(ds, frame, item.columns.values(), _left_side(ds.source), u.where, "unpivot item")
-        part = frame.copy()
+        part = frame.copy(deep=False)         # copy-on-write: the items share the wide frame's columns
         for alias, col in item.columns.items():
             part[alias] = frame[col].values
         for alias, value in item.constants.items():
@@ -189,7 +190,10 @@ def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: l
     aliases = sorted({a for item in u.items for a in item.columns} | {a for item in u.items for a in item.constants})
     for a in aliases:
         long[a] = long[a].fillna("")
-    long = long.sort_values(["__row_order", "__item_order"], kind="stable").reset_index(drop=True)
+    # rows in (raw row, item) order: every part has the wide frame's length, so interleave them
+    rows, items = len(frame), len(u.items)
+    order = (np.arange(items)[None, :] * rows + np.arange(rows)[:, None]).ravel()
+    long = long.take(order).reset_index(drop=True)
     if u.keep_if_any:
         present = [a for a in u.keep_if_any if a in long.columns]
         keep = long[present].astype(str).apply(lambda s: s.str.strip() != "").any(axis=1)

@@ -138,6 +138,17 @@ def _batches(expectations: list[dict], frame: pd.DataFrame) -> list[_Batch]:
     return batches
 
 
+def object_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """pandas string-dtype columns as object columns of str (GX checks value types on object columns)."""
+    text_cols = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    if not text_cols:
+        return frame
+    frame = frame.copy()
+    for c in text_cols:
+        frame[c] = frame[c].astype(object)
+    return frame
+
+
 # --------------------------------------------------------------------------- GX
 class GxRunner:
     """An ephemeral GX context with one pandas data source, dataframe asset and batch definition."""
@@ -163,6 +174,7 @@ class GxRunner:
             return [], 0
         outcomes = []
         for batch in _batches(runnable, frame):
+            batch.frame = object_strings(batch.frame)
             outcomes.extend(self._validate(suite["name"], batch))
         outcomes.sort(key=lambda o: o.meta["key"])
         return outcomes, len(runnable)

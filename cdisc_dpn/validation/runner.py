@@ -260,22 +260,11 @@ def _rule_findings(rule, violations: Iterable[Violation], datasets: Mapping[str,
 
 
 # --------------------------------------------------------------------------- entry points
-def _object_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """pandas string-dtype columns as object columns of str (GX checks value types on object columns)."""
-    text_cols = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
-    if not text_cols:
-        return frame
-    frame = frame.copy()
-    for c in text_cols:
-        frame[c] = frame[c].astype(object)
-    return frame
-
-
 def _prepare(domains: Mapping[str, DomainFrame]) -> dict[str, _Dataset]:
     out = {}
     for name in sorted(domains):
         d = domains[name]
-        frame = _object_strings(d.frame.reset_index(drop=True))
+        frame = d.frame.reset_index(drop=True)     # GX batches get object strings (gx_runner), not a copy here
         prov = d.provenance.reset_index(drop=True) if d.provenance is not None and len(d.provenance) == len(frame) \
             else None
         out[name] = _Dataset(name, frame, prov, d.spec)

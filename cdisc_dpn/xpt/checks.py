@@ -33,6 +33,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.distinct import first_rows, value_codes
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.xpt.metadata import (
     MAX_CHAR_LENGTH,
@@ -298,23 +299,29 @@ def transliterate(
     keys = sorted(table, key=lambda k: (-len(k), k))
     pattern = re.compile("|".join(re.escape(k) for k in keys))
     ascii_keys = any(k.isascii() for k in keys)
-    out = frame.copy()
+    out = frame.copy(deep=False)          # copy-on-write: replaced columns never reach `frame`
     findings: list[Finding] = []
     usubjids = _usubjids(frame)
     targets = columns if columns is not None else [c for c in frame.columns if _is_text_column(frame[c])]
     for column in targets:
         values = frame[column].to_numpy(dtype=object)
-        texts = [v for v in values if isinstance(v, str)]
+        all_text = not len(values) or pd.api.types.infer_dtype(values, skipna=False) == "string"
+        texts = values if all_text else [v for v in values if isinstance(v, str)]
         if not ascii_keys and "".join(texts).isascii():
             continue            # fast path: nothing in this column can match
         changed = False
         new_values = values.copy()
-        for i, value in enumerate(values):
-            if not isinstance(value, str) or (not ascii_keys and value.isascii()):
-                continue
-            if not pattern.search(value):
-                continue
-            after = pattern.sub(lambda m: table[m.group(0)], value)
+        # which rows a key matches is decided once per distinct value
+        codes = value_codes(pd.Series(values, dtype=object))
+        first = first_rows(codes)
+        matches = np.fromiter((isinstance(v, str) and (ascii_keys or not v.isascii()) and bool(pattern.search(v))
+                               for v in values[first]), dtype=bool, count=len(first))
+        replaced: dict[str, str] = {}
+        for i in np.flatnonzero(matches[codes]).tolist():
+            value = values[i]
+            if value not in replaced:
+                replaced[value] = pattern.sub(lambda m: table[m.group(0)], value)
+            after = replaced[value]
             new_values[i] = after
             changed = True
             findings.append(Finding(
