@@ -608,8 +608,9 @@ def _inconsistent(view: View, node: dict) -> np.ndarray:
         raise Absent(target)
     groups = _columns(view, node.get("value"))
     keys = _group_keys(view.frame, groups + [target])
-    # every record of a group holding more than one value (null counts as a value), as the
-    # published test results expect
+    # every record of a group holding more than one value (null counts as a value), as the published
+    # results of CORE-000612/000699 expect (docs/check_operator.md now describes flagging only the
+    # minority records, which CORE-000142's results follow: the two cannot both pass)
     nunique = keys.groupby(groups, dropna=False)[target].transform("nunique")
     return (nunique > 1).to_numpy()
 
