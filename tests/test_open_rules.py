@@ -87,3 +87,20 @@ def test_validate_reads_a_csv_folder_and_runs_a_rule_subset(tmp_path):
     assert rows == [1, 2, 3]
     assert report["open_rules"]["rules_run"] == 1
     assert res.exit_code == 1
+
+
+@needs_cases
+def test_an_own_rule_yields_to_the_open_rule_checking_the_same_thing(tmp_path):
+    """DPN-DM-002 (subject not in DM) is reported once, as CORE-000201 (CG0029), when Open Rules run."""
+    data = OPEN_RULES / "rules" / "CORE-000201" / "negative" / "01" / "data"
+    expected = {r for d, r in read_expected(data.parent / "results" / "results.csv")}
+    for flag, present, absent in (([], "CORE-000201", "DPN-DM-002"), (["--no-open-rules"], "DPN-DM-002", "CORE-000201")):
+        out = tmp_path / (flag[0] if flag else "open")
+        CliRunner().invoke(main, ["validate", str(data), "--report", str(out), *flag])
+        report = json.loads((out / "report.json").read_text())
+        codes = {f["code"] for f in report["findings"]}
+        assert present in codes and absent not in codes, (flag, sorted(codes))
+    report = json.loads((tmp_path / "open" / "report.json").read_text())
+    rows = {f["row"] for f in report["findings"] if f["code"] == "CORE-000201"}
+    assert rows == expected
+    assert all("CG0029" in f["message"] for f in report["findings"] if f["code"] == "CORE-000201")
