@@ -674,30 +674,56 @@ _negate("non_empty_within_except_last_row", "empty_within_except_last_row")
 
 @operator("target_is_sorted_by")
 def _target_sorted(view: View, node: dict) -> np.ndarray:
+    """Within each group, the target's order (numeric) is the order of the `value` sort keys."""
     target = view.resolve(node["name"])
     within = _columns(view, node.get("within"))
-    specs = node.get("value") or []
     f = view.frame
     if target not in f.columns:
         raise Absent(target)
     by, asc = [], []
-    for spec in specs:
+    for spec in node.get("value") or []:
         col = view.resolve(spec["name"])
         if col not in f.columns:
             raise Absent(col)
         by.append(col)
         asc.append(spec.get("sort_order", "asc") == "asc")
-    ok = np.ones(view.n, dtype=bool)
-    tkey = pd.to_numeric(f[target], errors="coerce")
-    for _, idx in (f.groupby(within, sort=False).groups.items() if within else [(None, f.index)]):
-        sub = f.loc[idx]
-        expected = sub.sort_values(by, ascending=asc, kind="stable", na_position="last").index
-        actual = tkey.loc[idx].sort_values(kind="stable").index
-        pos = {r: i for i, r in enumerate(expected)}
-        ranks = {r: i for i, r in enumerate(actual)}
-        for r in idx:
-            ok[f.index.get_loc(r)] = pos[r] == ranks[r]
+    work = pd.DataFrame({"__t": pd.to_numeric(f[target], errors="coerce").to_numpy()}, index=f.index)
+    for c in within:
+        work[c] = f[c].astype(object).where(f[c].notna(), "")
+    for i, c in enumerate(by):
+        work[f"__k{i}"] = f[c].where(~pd.Series(is_empty(f[c]), index=f.index))
+    keys = [f"__k{i}" for i in range(len(by))]
+    expected = work.sort_values(within + keys, ascending=[True] * len(within) + asc, kind="stable",
+                                na_position="last")
+    actual = work.sort_values(within + ["__t"], kind="stable", na_position="last")
+    exp_pos = expected.groupby(within, sort=False).cumcount() if within else pd.Series(
+        np.arange(len(expected)), index=expected.index)
+    act_pos = actual.groupby(within, sort=False).cumcount() if within else pd.Series(
+        np.arange(len(actual)), index=actual.index)
+    ok = (exp_pos.reindex(f.index) == act_pos.reindex(f.index)).to_numpy().copy()
+    for c in by:
+        ok &= ~_overlapping_dates(f[c], work[within] if within else None)
     return ok
+
+
+def _overlapping_dates(values: pd.Series, groups: pd.DataFrame | None) -> np.ndarray:
+    """Rows whose date cannot be ordered against another of its group: a partial date (2005-10) and a
+    more precise one inside it (2005-10-08) are both flagged (docs/check_operator.md)."""
+    text = as_text(values).where(lambda x: x.map(lambda v: isinstance(v, str) and v != ""))
+    g = groups.astype(str).agg("\x1f".join, axis=1) if groups is not None and len(groups.columns) else \
+        pd.Series("", index=values.index)
+    rows = pd.DataFrame({"g": g, "v": text}).dropna()
+    partial = rows[rows["v"].str.fullmatch(r"\d{4}(-\d{2})?")]
+    if partial.empty:
+        return np.zeros(len(values), dtype=bool)
+    pairs = partial.reset_index().merge(rows.reset_index(), on="g", suffixes=("_p", "_o"))
+    inside = pd.Series(False, index=pairs.index)
+    for n in (4, 7):                                       # YYYY and YYYY-MM partial dates
+        sel = pairs["v_p"].str.len() == n
+        inside[sel] = pairs.loc[sel, "v_o"].str[:n] == pairs.loc[sel, "v_p"]
+    hit = pairs[(pairs["v_o"] != pairs["v_p"]) & inside]
+    flagged = set(hit["index_p"]) | set(hit["index_o"])
+    return values.index.isin(list(flagged))
 
 
 _negate("target_is_not_sorted_by", "target_is_sorted_by")
