@@ -212,50 +212,52 @@ def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule
     domain that shares a RELID with it. Record-level links name the records (USUBJID, IDVAR =
     IDVARVAL); dataset-level links (IDVARVAL empty) relate records whose IDVAR values agree within a
     subject. Parent columns come as RELREC.<var> and RELREC.<wildcard><suffix> (suffix: the name
-    without its domain prefix); names the check uses but no parent has are empty columns."""
+    without its domain prefix); names the check uses but no parent has are empty columns.
+    Joins are merges per (IDVAR, related domain, related IDVAR), never a loop over records."""
     relrec = view.study.by_domain("RELREC")
-    need = {"RDOMAIN", "IDVAR", "RELID"}
-    if relrec is None or not need <= set(relrec.frame.columns):
+    if relrec is None or not {"RDOMAIN", "IDVAR", "RELID"} <= set(relrec.frame.columns):
         raise RuleNotApplicable("RELREC is not in the study")
-    rel = relrec.frame.copy()
-    for c in ("RDOMAIN", "IDVAR", "RELID", "USUBJID", "IDVARVAL"):
-        rel[c] = _text_key(rel[c]) if c in rel.columns else ""
-    mine = rel[rel["RDOMAIN"].str.upper() == view.ds.domain]
+    rel = pd.DataFrame({c: _text_key(relrec.frame[c]) if c in relrec.frame.columns else ""
+                        for c in ("RDOMAIN", "IDVAR", "RELID", "USUBJID", "IDVARVAL")})
+    rel["RDOMAIN"] = rel["RDOMAIN"].str.upper()
+    mine, others = rel[rel["RDOMAIN"] == view.ds.domain], rel[rel["RDOMAIN"] != view.ds.domain]
+    links = mine.merge(others, on="RELID", suffixes=("_m", "_o"))
+    links = links[(links["USUBJID_m"] == links["USUBJID_o"]) | (links["USUBJID_m"] == "") |
+                  (links["USUBJID_o"] == "")].drop_duplicates()
+    subject = _text_key(frame["USUBJID"]) if "USUBJID" in frame.columns else pd.Series("", index=frame.index)
     pieces = []
-    for _, link in mine.iterrows():                     # RELREC rows of this domain (a handful)
-        var = link["IDVAR"]
-        if var not in frame.columns:
+    for (var_m, dom_o, var_o), group in links.groupby(["IDVAR_m", "RDOMAIN_o", "IDVAR_o"], sort=True):
+        parent = view.study.by_domain(dom_o)
+        if var_m not in frame.columns or parent is None or var_o not in parent.frame.columns:
             continue
-        left = frame.assign(__k=_text_key(frame[var]),
-                            __u=_text_key(frame["USUBJID"]) if "USUBJID" in frame.columns else "")
-        if link["IDVARVAL"]:
-            left = left[(left["__k"] == link["IDVARVAL"]) & ((left["__u"] == link["USUBJID"]) | (link["USUBJID"] == ""))]
-        others = rel[(rel["RELID"] == link["RELID"]) & (rel["RDOMAIN"].str.upper() != view.ds.domain)]
-        if link["USUBJID"]:
-            others = others[(others["USUBJID"] == link["USUBJID"]) | (others["USUBJID"] == "")]
-        for _, other in others.drop_duplicates(["RDOMAIN", "IDVAR", "IDVARVAL", "USUBJID"]).iterrows():
-            parent = view.study.by_domain(other["RDOMAIN"].upper())
-            ovar = other["IDVAR"]
-            if parent is None or ovar not in parent.frame.columns:
-                continue
-            pf = parent.frame
-            prefix = parent.domain[:2]
-            right = pd.DataFrame({"__k": _text_key(pf[ovar]),
-                                  "__u": _text_key(pf["USUBJID"]) if "USUBJID" in pf.columns else ""})
-            for c in pf.columns:
-                right[f"RELREC.{c}"] = pf[c].to_numpy()
-                if c.startswith(prefix) and len(c) > 2:
-                    right[f"RELREC.{wildcard}{c[2:]}"] = pf[c].to_numpy()
-            if other["IDVARVAL"]:
-                right = right[right["__k"] == other["IDVARVAL"]]
-                l2 = left.drop(columns="__k")
-                joined = l2.merge(right.drop(columns="__k"), how="inner", on="__u") if link["USUBJID"] or \
-                    other["USUBJID"] else l2.merge(right.drop(columns=["__k", "__u"]), how="cross")
-            else:
-                right = right[right["__k"] != ""]
-                joined = left[left["__k"] != ""].merge(right, how="inner", on=["__u", "__k"])
-            pieces.append(joined.drop(columns=[c for c in ("__k", "__u") if c in joined.columns]))
-    if not pieces:
+        pf = parent.frame
+        right = pd.DataFrame({"__u": _text_key(pf["USUBJID"]) if "USUBJID" in pf.columns else "",
+                              "__ko": _text_key(pf[var_o])})
+        prefix = parent.domain[:2]
+        extra = {}
+        for c in pf.columns:
+            extra[f"RELREC.{c}"] = pf[c].to_numpy()
+            if c.startswith(prefix) and len(c) > 2:
+                extra[f"RELREC.{wildcard}{c[2:]}"] = pf[c].to_numpy()
+        right = pd.concat([right, pd.DataFrame(extra, index=pf.index)], axis=1)
+        left = frame.assign(__u=subject.to_numpy(), __km=_text_key(frame[var_m]).to_numpy())
+        record_level = group[group["IDVARVAL_m"] != ""]
+        if len(record_level):
+            # the view's record (USUBJID, IDVAR_m = IDVARVAL_m) -> related record (IDVAR_o = IDVARVAL_o)
+            keys = record_level.rename(columns={"IDVARVAL_m": "__km", "IDVARVAL_o": "__ko"})
+            keys["__u"] = keys["USUBJID_m"].where(keys["USUBJID_m"] != "", keys["USUBJID_o"])
+            named = keys[keys["__u"] != ""][["__u", "__km", "__ko"]].drop_duplicates()
+            any_subject = keys[keys["__u"] == ""][["__km", "__ko"]].drop_duplicates()   # link without USUBJID
+            step = pd.concat([left.merge(named, on=["__u", "__km"]), left.merge(any_subject, on="__km")],
+                             ignore_index=True)
+            pieces.append(step.merge(right, on=["__u", "__ko"]))
+        if (group["IDVARVAL_m"] == "").any():
+            # dataset-level: records whose IDVAR values agree within a subject
+            both = left[left["__km"] != ""].merge(right[right["__ko"] != ""], left_on=["__u", "__km"],
+                                                   right_on=["__u", "__ko"])
+            pieces.append(both)
+    pieces = [p.drop(columns=[c for c in ("__u", "__km", "__ko") if c in p.columns]) for p in pieces]
+    if not pieces or not sum(len(p) for p in pieces):
         raise RuleNotApplicable("no record of this dataset is related through RELREC")
     out = pd.concat(pieces, ignore_index=True)
     for name in _names(rule.check):
