@@ -176,7 +176,8 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
             sys.exit(EXIT_INPUT)
         rules_dir, rule_ids = _rules_options(rules)
         not_applicable = dict(specs.study.validation.get("not_applicable") or {}) if specs is not None else {}
-        result = validate_folder(folder, define_path=define_path, specs=specs,
+        severities = dict(specs.study.validation.get("severity") or {}) if specs is not None else {}
+        result = validate_folder(folder, define_path=define_path, specs=specs, severities=severities,
                                  open_rules=OpenRulesConfig(not no_open_rules, rules_dir, rule_ids, not_applicable))
     except CdiscDpnError as exc:
         _fail(exc)

@@ -383,7 +383,8 @@ def _run_open_rules(config, datasets: Mapping[str, _Dataset], lengths: Mapping[s
 
 def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Specs | None = None,
                     terminology: Terminology | None = None, rules_path: Path | None = None,
-                    open_rules: "OpenRulesConfig | None" = None) -> ValidationResult:
+                    open_rules: "OpenRulesConfig | None" = None,
+                    severities: Mapping[str, str] | None = None) -> ValidationResult:
     """Validate every *.xpt of a folder (ours or another tool's) against the specs or SDTMIG 3.4."""
     from cdisc_dpn.terminology.ct import load_terminology
     from cdisc_dpn.validation.folder import read_folder
@@ -394,6 +395,6 @@ def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Spe
         terminology = load_terminology(specs.terminology if specs is not None else None)
     result = validate_domains(loaded.domains, terminology, specs=specs, define_path=define_path,
                               lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders,
-                              open_rules=open_rules)
+                              open_rules=open_rules, severities=severities)
     result.duration = time.perf_counter() - started
     return result
