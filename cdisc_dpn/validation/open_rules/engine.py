@@ -17,7 +17,7 @@ from cdisc_dpn.validation.open_rules.operations import OPERATIONS
 from cdisc_dpn.validation.open_rules.operators import OPERATORS
 from cdisc_dpn.validation.open_rules.rulebook import OpenRule
 from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, text_of
+from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, map_distinct, text_of
 
 RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check")
 
@@ -76,14 +76,14 @@ def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
     if not {"USUBJID", "QNAM", "QVAL"} <= set(supp.columns):
         return out
     idvar = supp["IDVAR"].astype(str) if "IDVAR" in supp.columns else pd.Series("", index=supp.index)
-    idval = supp["IDVARVAL"].astype(object).map(text_of) if "IDVARVAL" in supp.columns else \
+    idval = map_distinct(supp["IDVARVAL"], text_of) if "IDVARVAL" in supp.columns else \
         pd.Series("", index=supp.index)
     for var in pd.unique(idvar):
         part = supp[idvar == var]
         left = parent[["USUBJID"]].astype(object).copy()
         keys = ["USUBJID"]
         if var.strip() and var in parent.columns:
-            left["__id"] = parent[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x))
+            left["__id"] = _text_key(parent[var])
             part = part.assign(__id=idval[idvar == var])
             keys.append("__id")
         elif var.strip():
@@ -157,8 +157,8 @@ def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[s
         left = frame.copy()
         for lk, r in zip(left_keys, rk):
             if pd.api.types.is_numeric_dtype(left[lk].dtype) != pd.api.types.is_numeric_dtype(right[r].dtype):
-                left[lk] = left[lk].astype(object).map(text_of)
-                right[r] = right[r].astype(object).map(text_of)
+                left[lk] = map_distinct(left[lk], text_of)
+                right[r] = map_distinct(right[r], text_of)
         with warnings.catch_warnings():          # int/float key columns: values compare numerically
             warnings.simplefilter("ignore", UserWarning)
             frame = left.merge(right, how=m.get("Join Type") or "inner", left_on=left_keys, right_on=rk)
@@ -179,9 +179,9 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
     need = {"RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"}
     if not need <= set(frame.columns):
         raise Absent(sorted(need - set(frame.columns))[0])
-    rdomain = frame["RDOMAIN"].astype(object).map(lambda x: x.strip().upper() if isinstance(x, str) else "")
-    idvar = frame["IDVAR"].astype(object).map(lambda x: x.strip() if isinstance(x, str) else "")
-    idval = frame["IDVARVAL"].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+    rdomain = _text_key(frame["RDOMAIN"]).str.upper()
+    idvar = _text_key(frame["IDVAR"])
+    idval = _text_key(frame["IDVARVAL"])
     parts = []
     for (dom, var), rows in frame.groupby([rdomain, idvar], sort=False).groups.items():
         child = frame.loc[rows]
@@ -191,7 +191,7 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
             continue
         cols = [c for c in parent.frame.columns if c not in child.columns or c == var]
         right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]].copy()
-        right["__key"] = right[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+        right["__key"] = _text_key(right[var])
         right = right.drop_duplicates(["USUBJID", "__key"])
         if var in child.columns:
             right = right.drop(columns=[var])
@@ -203,8 +203,8 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _text_key(s: pd.Series) -> pd.Series:
-    return s.astype(object).map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
-                                else text_of(x).strip())
+    return map_distinct(s, lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
+                        else text_of(x).strip())
 
 
 def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cdisc_dpn.standards.sdtmig import load_sdtmig
 from cdisc_dpn.validation.open_rules.operators import _date_key
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, is_empty
+from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, is_empty, map_distinct
 
 Operation = Callable[[View, dict], Any]
 OPERATIONS: dict[str, Operation] = {}
@@ -82,7 +82,7 @@ def _distinct(view: View, op: dict) -> Any:
 
 def _dates(frame: pd.DataFrame, name: str) -> pd.Series:
     col = frame[name].astype(object)
-    return col.map(lambda x: _date_key(x, None) if isinstance(x, str) else None)
+    return map_distinct(col, lambda x: _date_key(x, None) if isinstance(x, str) else None)
 
 
 def _extreme_date(view: View, op: dict, pick: str) -> Any:
@@ -97,7 +97,8 @@ def _extreme_date(view: View, op: dict, pick: str) -> Any:
         group = [view.resolve(g) for g in op["group"]]
         for g in group:
             data[g] = frame.loc[ok, g].astype(object)
-        data = data.sort_values("key", key=lambda s: s.map(lambda k: k), kind="stable") if len(data) else data
+        data = data.assign(__order=map_distinct(data["key"], lambda k: "".join(f"{v:04d}" for v in k)))
+        data = data.sort_values("__order", kind="stable")
         chosen = data.groupby(group, dropna=False)["text"].agg("first" if pick == "min" else "last")
         return _per_group(view, op, chosen, "")
     if not len(data):
@@ -211,5 +212,5 @@ def _parent_variables(view: View) -> pd.Series:
         if not ds.name.startswith("SUPP") and ds.name not in ("RELREC", "CO"):
             by_domain.setdefault(ds.domain, frozenset())
             by_domain[ds.domain] = by_domain[ds.domain] | frozenset(ds.frame.columns)
-    rdomain = view.frame["RDOMAIN"].astype(object).map(lambda x: str(x).strip().upper() if isinstance(x, str) else "")
-    return rdomain.map(lambda d: by_domain.get(d, frozenset()))
+    rdomain = map_distinct(view.frame["RDOMAIN"], lambda x: x.strip().upper() if isinstance(x, str) else "")
+    return map_distinct(rdomain, lambda d: by_domain.get(d, frozenset()))

@@ -13,7 +13,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.validation.open_rules.view import Absent, View, as_text, is_empty, norm_text, per_value, text_of
+from cdisc_dpn.validation.open_rules.view import (Absent, View, as_text, is_empty, map_distinct, norm_text,
+                                                  per_value, text_of)
 
 Operator = Callable[[View, dict], np.ndarray]
 OPERATORS: dict[str, Operator] = {}
@@ -75,11 +76,11 @@ def _eq_values(t: pd.Series, c: Any, *, type_insensitive: bool, case_insensitive
             if tn != cn and not type_insensitive and not case_insensitive:
                 a, b = pd.to_numeric(t, errors="coerce"), pd.to_numeric(c, errors="coerce")
                 return (a.to_numpy() == b.to_numpy())
-            a = t.astype(object).map(norm_text) if type_insensitive else as_text(t)
-            b = c.astype(object).map(norm_text) if type_insensitive else as_text(c)
+            a = map_distinct(t, norm_text) if type_insensitive else as_text(t)
+            b = map_distinct(c, norm_text) if type_insensitive else as_text(c)
             if case_insensitive:
-                a, b = a.map(lambda x: x.lower() if isinstance(x, str) else x), \
-                    b.map(lambda x: x.lower() if isinstance(x, str) else x)
+                a = map_distinct(a, lambda x: x.lower() if isinstance(x, str) else x)
+                b = map_distinct(b, lambda x: x.lower() if isinstance(x, str) else x)
             return (a.to_numpy(dtype=object) == b.to_numpy(dtype=object)).astype(bool)
         return (t.to_numpy() == c.to_numpy()).astype(bool)
     if isinstance(c, (list, set, tuple)):
@@ -175,7 +176,8 @@ OPERATORS["greater_than_or_equal_to"] = _numeric_compare(np.greater_equal)
 # ----------------------------------------------------------------------------- sets
 def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarray:
     if isinstance(c, pd.Series):
-        if len(c) and c.map(lambda x: isinstance(x, (list, set, tuple, frozenset))).all():
+        if len(c) and isinstance(c.iloc[0], (list, set, tuple, frozenset)) and \
+                c.map(lambda x: isinstance(x, (list, set, tuple, frozenset))).all():
             return _contained_per_row(t, c, case_insensitive)
         c = list(pd.unique(c.dropna()))
     if isinstance(c, str):
@@ -196,7 +198,7 @@ def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarr
 
 def _contained_per_row(t: pd.Series, c: pd.Series, case_insensitive: bool) -> np.ndarray:
     """Membership in per-row collections (grouped operation results): one isin per distinct collection."""
-    texts = as_text(t).map(lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
+    texts = map_distinct(as_text(t), lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
     out = np.zeros(len(t), dtype=bool)
     codes, uniques = pd.factorize(c.map(id))
     firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
@@ -234,8 +236,7 @@ _negate("is_not_contained_by_case_insensitive", "is_contained_by_case_insensitiv
 def _part(view: View, node: dict, kind: str) -> pd.Series:
     t = as_text(_target(view, node))
     n = int(node.get(kind) or node.get("prefix") or node.get("suffix") or 0)
-    part = t.map(lambda x: (x[:n] if kind == "prefix" else x[-n:]) if isinstance(x, str) else np.nan)
-    return part.astype(object)
+    return map_distinct(t, lambda x: (x[:n] if kind == "prefix" else x[-n:]) if isinstance(x, str) else np.nan)
 
 
 @operator("prefix_is_contained_by")
@@ -373,10 +374,10 @@ def _ends_with(view: View, node: dict) -> np.ndarray:
 
 def _lengths(view: View, node: dict) -> tuple[np.ndarray, Any]:
     t = as_text(_target(view, node))
-    lens = t.map(lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
+    lens = map_distinct(t, lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
     c = _comparator(view, node)
     if isinstance(c, pd.Series):
-        c = as_text(c).map(lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
+        c = map_distinct(as_text(c), lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
     else:
         c = float(c)
     return lens, c
@@ -411,7 +412,7 @@ def _equals_string_part(view: View, node: dict) -> np.ndarray:
         m = pattern.search(x)
         return (m.group(1) if m.groups() else m.group(0)) if m else np.nan
     if isinstance(c, pd.Series):
-        c = as_text(c).map(part)
+        c = map_distinct(as_text(c), part)
     else:
         c = part(text_of(c))
     t = _target(view, node)
@@ -554,9 +555,11 @@ def _group_keys(frame: pd.DataFrame, cols: list[str], regex: str | None = None) 
         for c in cols:
             sample = sub[c][sub[c] != "\0null"]
             if len(sample) and isinstance(sample.iloc[0], str) and pattern.match(sample.iloc[0]):
-                sub[c] = sub[c].map(lambda x: (m.group(0) if (m := pattern.match(x)) else x)
+                sub[c] = map_distinct(sub[c], lambda x: (m.group(0) if (m := pattern.match(x)) else x)
                                     if isinstance(x, str) and x != "\0null" else x)
-    return sub.map(lambda x: text_of(x) if isinstance(x, float) else x)
+    for c in sub.columns:
+        sub[c] = map_distinct(sub[c], lambda x: text_of(x) if isinstance(x, float) else x)
+    return sub
 
 
 @operator("is_unique_set")
@@ -709,7 +712,7 @@ def _target_sorted(view: View, node: dict) -> np.ndarray:
 def _overlapping_dates(values: pd.Series, groups: pd.DataFrame | None) -> np.ndarray:
     """Rows whose date cannot be ordered against another of its group: a partial date (2005-10) and a
     more precise one inside it (2005-10-08) are both flagged (docs/check_operator.md)."""
-    text = as_text(values).where(lambda x: x.map(lambda v: isinstance(v, str) and v != ""))
+    text = as_text(values).where(lambda x: map_distinct(x, lambda v: isinstance(v, str) and v != "").astype(bool))
     g = groups.astype(str).agg("\x1f".join, axis=1) if groups is not None and len(groups.columns) else \
         pd.Series("", index=values.index)
     rows = pd.DataFrame({"g": g, "v": text}).dropna()
