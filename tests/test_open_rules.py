@@ -104,3 +104,20 @@ def test_an_own_rule_yields_to_the_open_rule_checking_the_same_thing(tmp_path):
     rows = {f["row"] for f in report["findings"] if f["code"] == "CORE-000201"}
     assert rows == expected
     assert all("CG0029" in f["message"] for f in report["findings"] if f["code"] == "CORE-000201")
+
+
+def test_validate_reads_a_dataset_json_folder(tmp_path):
+    """Dataset-JSON 1.1 (columns + rows) is read like XPT: the Open Rule sees the same records."""
+    columns = [{"itemOID": f"IT.IE.{n}", "name": n, "label": n, "dataType": t, **({"length": 20} if t == "string" else {})}
+               for n, t in (("STUDYID", "string"), ("DOMAIN", "string"), ("USUBJID", "string"),
+                            ("IESEQ", "integer"), ("IECAT", "string"), ("IEORRES", "string"))]
+    rows = [["S1", "IE", "S1-001", 1, "INCLUSION", "N"], ["S1", "IE", "S1-002", 1, "INCLUSION", "Y"],
+            ["S1", "IE", "S1-003", 1, "EXCLUSION", "Y"]]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "ie.json").write_text(json.dumps({"datasetJSONVersion": "1.1.0", "name": "IE", "label": "IE",
+                                                "columns": columns, "rows": rows, "records": 3}))
+    res = CliRunner().invoke(main, ["validate", str(folder), "--rules", "CORE-000001", "--report", str(tmp_path / "r")])
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert [f["row"] for f in report["findings"] if f["code"] == "CORE-000001"] == [2]
+    assert res.exit_code == 1
