@@ -214,3 +214,36 @@ def _parent_variables(view: View) -> pd.Series:
             by_domain[ds.domain] = by_domain[ds.domain] | frozenset(ds.frame.columns)
     rdomain = map_distinct(view.frame["RDOMAIN"], lambda x: x.strip().upper() if isinstance(x, str) else "")
     return map_distinct(rdomain, lambda d: by_domain.get(d, frozenset()))
+
+
+@operation("get_parent_model_column_order")
+def _parent_model_variables(view: View, op: dict) -> list[str]:
+    """For a SUPP-- dataset: every variable its parent domain may hold (SDTMIG domain variables plus
+    the SDTM model identifiers, timing and class variables with the domain prefix)."""
+    from cdisc_dpn.standards.sdtmig import model_variable_names
+
+    parent = view.ds.name[4:] if view.ds.name.startswith("SUPP") else view.ds.domain
+    return _allowed_variables(parent, None)
+
+
+def _allowed_variables(domain: str, dataset_class: str | None) -> list[str]:
+    from cdisc_dpn.standards.sdtmig import model_variable_names
+
+    md = load_sdtmig().get(domain)
+    if md is None and not dataset_class:
+        raise RuleNotApplicable(f"{domain} is not an SDTMIG 3.4 domain and its class is unknown")
+    names = [v.name for v in md.variables] if md is not None else []
+    cls = md.dataset_class if md is not None else dataset_class
+    extra = sorted(model_variable_names(cls, domain[:2]) - set(names))
+    return names + extra
+
+
+@operation("get_model_column_order")
+def _model_variables(view: View, op: dict) -> list[str]:
+    """Variables the dataset's domain may hold: SDTMIG domain variables plus the SDTM model ones
+    (an associated-persons domain APxx: those of xx plus the associated-persons identifiers)."""
+    domain = view.ds.domain
+    if domain.startswith("AP") and len(domain) == 4:
+        return ["STUDYID", "DOMAIN", "APID", "RSUBJID", "RDEVID", "SREL"] + \
+            _allowed_variables(domain[2:], view.ds.dataset_class.title())
+    return _allowed_variables(domain, view.ds.dataset_class.title())
