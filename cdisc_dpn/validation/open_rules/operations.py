@@ -113,8 +113,18 @@ OPERATIONS["max_date"] = lambda v, op: _extreme_date(v, op, "max")
 
 @operation("record_count")
 def _record_count(view: View, op: dict) -> Any:
+    if not op.get("domain") and op.get("group") and not op.get("filter"):
+        # records of the view's own dataset sharing the row's group values (a regex trims values
+        # first, e.g. datetimes to their date); a $list in `group` stands for its variables
+        from cdisc_dpn.validation.open_rules.operators import _columns, _group_keys
+
+        cols = _columns(view, list(op["group"]))
+        if not cols:
+            raise Absent(view.resolve(op["group"][0]))
+        keys = _group_keys(view.frame, cols, op.get("regex"))
+        return keys.groupby(cols, sort=False, dropna=False)[cols[0]].transform("size").astype(float)
     if op.get("regex"):
-        raise RuleNotApplicable("record_count with regex is not implemented")
+        raise RuleNotApplicable("record_count with regex on another dataset is not implemented")
     frame = _source(view, op)
     if op.get("group"):
         group = [view.resolve(g) for g in op["group"]]
@@ -247,3 +257,46 @@ def _model_variables(view: View, op: dict) -> list[str]:
         return ["STUDYID", "DOMAIN", "APID", "RSUBJID", "RDEVID", "SREL"] + \
             _allowed_variables(domain[2:], view.ds.dataset_class.title())
     return _allowed_variables(domain, view.ds.dataset_class.title())
+
+
+def _role(domain: str, variable: str) -> str:
+    """SDTMIG role of a variable of a domain, else the SDTM model role of its --name."""
+    md = load_sdtmig().get(domain)
+    for v in (md.variables if md is not None else ()):
+        if v.name == variable:
+            return v.role
+    generic = "--" + variable[2:] if variable.startswith(domain[:2]) else variable
+    for row in _model_rows():
+        if row["Variable Name"] in (variable, generic):
+            return row.get("Role") or ""
+    return ""
+
+
+_MODEL_ROWS: list[dict[str, str]] = []
+
+
+def _model_rows() -> list[dict[str, str]]:
+    if not _MODEL_ROWS:
+        from cdisc_dpn.standards.sdtmig import _read
+
+        _MODEL_ROWS.extend(_read("sdtm-2.0-variables.csv"))
+    return _MODEL_ROWS
+
+
+@operation("get_dataset_filtered_variables")
+def _filtered_variables(view: View, op: dict) -> list[str]:
+    """The dataset's variables whose metadata `key_name` (only role is known) equals `key_value`."""
+    if op.get("key_name") != "role":
+        raise RuleNotApplicable(f"get_dataset_filtered_variables on {op.get('key_name')} is not implemented")
+    want = str(op.get("key_value") or "")
+    return [c for c in view.ds.frame.columns if _role(view.ds.domain, c) == want]
+
+
+@operation("get_model_filtered_variables")
+def _model_filtered_variables(view: View, op: dict) -> list[str]:
+    """Variables the domain may hold (SDTMIG + SDTM model) whose role equals `key_value`."""
+    if op.get("key_name") != "role":
+        raise RuleNotApplicable(f"get_model_filtered_variables on {op.get('key_name')} is not implemented")
+    want = str(op.get("key_value") or "")
+    domain = view.ds.domain
+    return [v for v in _allowed_variables(domain, view.ds.dataset_class.title()) if _role(domain, v) == want]
