@@ -239,7 +239,7 @@ def _parent_model_variables(view: View, op: dict) -> list[str]:
 def _allowed_variables(domain: str, dataset_class: str | None) -> list[str]:
     from cdisc_dpn.standards.sdtmig import model_variable_names
 
-    md = load_sdtmig().get(domain)
+    md = load_sdtmig().get("SUPPQUAL" if domain.startswith("SUPP") else domain)
     if md is None and not dataset_class:
         raise RuleNotApplicable(f"{domain} is not an SDTMIG 3.4 domain and its class is unknown")
     names = [v.name for v in md.variables] if md is not None else []
