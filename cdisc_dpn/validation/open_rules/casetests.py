@@ -125,9 +125,10 @@ def run_case(rule: OpenRule, case_dir: Path, kind: str, notes: dict[str, dict] |
         return CaseResult(rule.id, case, "unverifiable", f"fixture note: {note['unverifiable']}", expected, flagged)
     exp_set, fl_set = set(expected), set(flagged)
     if exp_set == fl_set and not run.errors:
-        return CaseResult(rule.id, case, "passed", f"fixture note: {note['reason']}" if note else "", expected,
-                          flagged)
-    why = _why(exp_set, fl_set, run) + (f" (fixture note: {note['reason']})" if note else "")
+        reason = f"fixture note: {note['reason']}" if note.get("reason") else ""
+        return CaseResult(rule.id, case, "passed", reason, expected, flagged)
+    why = _why(exp_set, fl_set, run) + (f" (fixture note: {note['reason']})" if note.get("reason") else "") \
+        + (f" (diagnosis: {note['diagnosis']})" if note.get("diagnosis") else "")
     return CaseResult(rule.id, case, "failed", why, expected, flagged)
 
 
