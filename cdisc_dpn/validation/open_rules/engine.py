@@ -312,8 +312,9 @@ def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
             "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
             "variable_order_number": [float(i + 1) for i in range(len(cols))]})
     else:
-        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label],
-                              "dataset_size": [ds.size]})
+        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label]})
+        if "dataset_size" in repr(rule.check) + repr(rule.operations):     # measured only when asked for
+            frame["dataset_size"] = [ds.size]
     return View(ds, frame, np.arange(len(frame)), study)
 
 
