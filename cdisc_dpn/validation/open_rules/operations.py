@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.standards.sdtmig import load_sdtmig
-from cdisc_dpn.validation.open_rules.operators import _date_key
+from cdisc_dpn.validation.open_rules.operators import date_key
 from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, is_empty, map_distinct
 
 Operation = Callable[[View, dict], Any]
@@ -82,7 +82,7 @@ def _distinct(view: View, op: dict) -> Any:
 
 def _dates(frame: pd.DataFrame, name: str) -> pd.Series:
     col = frame[name].astype(object)
-    return map_distinct(col, lambda x: _date_key(x, None) if isinstance(x, str) else None)
+    return map_distinct(col, lambda x: date_key(x, None) if isinstance(x, str) else None)
 
 
 def _extreme_date(view: View, op: dict, pick: str) -> Any:

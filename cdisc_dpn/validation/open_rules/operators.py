@@ -7,6 +7,7 @@ not_equal_to is False only when both are null; regex and string operators are Fa
 """
 from __future__ import annotations
 
+import operator as _op
 import re
 from typing import Any, Callable
 
@@ -208,13 +209,6 @@ def _contained_per_row(t: pd.Series, c: pd.Series, case_insensitive: bool) -> np
         items = {text_of(v).lower() if case_insensitive else text_of(v) for v in coll}
         out[rows] = pd.Series(values[rows], dtype=object).isin(items).to_numpy()
     return out
-
-
-def _in(x: Any, coll: Any, case_insensitive: bool) -> bool:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return False
-    items = {text_of(v) for v in coll}
-    return (text_of(x).lower() in {i.lower() for i in items}) if case_insensitive else text_of(x) in items
 
 
 @operator("is_contained_by")
@@ -438,7 +432,7 @@ def _date_parts(x: Any) -> tuple | None:
     return tuple(int(g) if g is not None else None for g in groups)
 
 
-def _date_key(x: Any, component: str | None) -> Any:
+def date_key(x: Any, component: str | None) -> Any:
     p = _date_parts(x)
     if p is None:
         return None
@@ -457,7 +451,7 @@ def _date_compare(op: Callable) -> Operator:
         c = as_text(c) if isinstance(c, pd.Series) else pd.Series([text_of(c)] * view.n, index=t.index, dtype=object)
         pairs = pd.DataFrame({"a": t.astype(object), "b": c.astype(object)}).fillna("")
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
-        res = np.array([_date_test(_date_key(a, comp), _date_key(b, comp), op) for a, b in uniques], dtype=bool)
+        res = np.array([_date_test(date_key(a, comp), date_key(b, comp), op) for a, b in uniques], dtype=bool)
         return res[codes] if len(codes) else np.zeros(0, dtype=bool)
     return compare
 
@@ -465,8 +459,6 @@ def _date_compare(op: Callable) -> Operator:
 def _date_test(a: Any, b: Any, op: Callable) -> bool:
     return a is not None and b is not None and op(a, b)
 
-
-import operator as _op  # noqa: E402
 
 OPERATORS["date_equal_to"] = _date_compare(_op.eq)
 OPERATORS["date_not_equal_to"] = _date_compare(_op.ne)
