@@ -198,17 +198,16 @@ def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarr
 
 
 def _contained_per_row(t: pd.Series, c: pd.Series, case_insensitive: bool) -> np.ndarray:
-    """Membership in per-row collections (grouped operation results): one isin per distinct collection."""
+    """Membership in per-row collections (grouped operation results): the distinct collections are
+    unpacked into a (collection, value) table once and joined to the rows."""
     texts = map_distinct(as_text(t), lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
-    out = np.zeros(len(t), dtype=bool)
-    codes, uniques = pd.factorize(c.map(id))
+    codes, _ = pd.factorize(c.map(id))
     firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
-    values = texts.to_numpy(dtype=object)
-    for code, rows in pd.Series(np.arange(len(c))).groupby(codes).indices.items():
-        coll = c.iloc[int(firsts[code])]
-        items = {text_of(v).lower() if case_insensitive else text_of(v) for v in coll}
-        out[rows] = pd.Series(values[rows], dtype=object).isin(items).to_numpy()
-    return out
+    items = [(code, text_of(v).lower() if case_insensitive else text_of(v))
+             for code, i in firsts.items() for v in c.iloc[int(i)]]
+    table = pd.DataFrame(items, columns=["code", "t"]).drop_duplicates().assign(hit=True)
+    rows = pd.DataFrame({"code": codes, "t": texts.to_numpy(dtype=object)})
+    return rows.merge(table, how="left", on=["code", "t"])["hit"].fillna(False).to_numpy(dtype=bool)
 
 
 @operator("is_contained_by")
