@@ -98,11 +98,15 @@ def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
 def _merge(view: View, rule: OpenRule) -> View:
     """The view joined with the rule's Match Datasets; many rules share a join (DM on USUBJID), so
     the result is kept per study for the (dataset, Match Datasets) pair."""
-    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check))
+    needed = _referenced_columns(rule, view)
+    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check), needed)
     cached = view.study.merged.get(key)
     if cached is None:
+        if needed is not None:          # plain keyed joins: only the columns the rule names are carried
+            view = View(view.ds, view.frame[[c for c in view.frame.columns if c in needed]], view.rows,
+                        view.study, view.values, view.wildcard)
         try:
-            cached = _join(view, rule)
+            cached = _join(view, rule, needed)
         except (Absent, RuleNotApplicable) as exc:
             cached = exc
         view.study.merged[key] = cached
@@ -112,7 +116,50 @@ def _merge(view: View, rule: OpenRule) -> View:
     return View(view.ds, frame, rows, view.study, view.values, wildcard)
 
 
-def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[str, str] | None]:
+def _referenced_columns(rule: OpenRule, view: View) -> frozenset[str] | None:
+    """The variables a rule with plain keyed Match Datasets names (check, operations, keys, outputs),
+    both sides' spellings; None when it cannot be told (child, SUPP-- or RELREC joins, $ column lists)."""
+    names: set[str] = set()
+    for m in rule.match_datasets:
+        if m.get("Child") or not m.get("Keys") or str(m["Name"]).upper().startswith("SUPP") or \
+                str(m["Name"]).upper() == "RELREC":
+            return None
+        for k in m["Keys"]:
+            names.update((k["Left"], k["Right"]) if isinstance(k, dict) else (k,))
+
+    def add(value: Any, as_columns: bool = False) -> bool:
+        if isinstance(value, str):
+            if value.startswith("$"):
+                return not as_columns          # a $list used as columns: cannot tell
+            names.add(value)
+        elif isinstance(value, list):
+            return all(add(v, True) if isinstance(v, str) else add(v.get("name", ""), True)
+                       if isinstance(v, dict) else True for v in value)
+        return True
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            ok = all(walk(c) for k in ("all", "any") for c in node.get(k) or [])
+            ok = ok and (walk(node["not"]) if "not" in node else True)
+            for k in ("name", "value", "within", "ordering"):
+                if k in node:
+                    ok = ok and add(node[k], k in ("within",) or isinstance(node[k], list))
+            return ok
+        return True
+    if not walk(rule.check):
+        return None
+    for op in rule.operations:
+        if not (add(op.get("name", "")) and add(list(op.get("group") or []))):
+            return None
+        names.update((op.get("filter") or {}).keys())
+    names.update(rule.output_variables)
+    resolved = {view.resolve(n) for n in names if n}
+    resolved |= {n.split(".", 1)[1] for n in resolved if "." in n}
+    return frozenset(resolved | {"USUBJID", "DOMAIN"})
+
+
+def _join(view: View, rule: OpenRule, needed: frozenset[str] | None = None
+          ) -> tuple[pd.DataFrame, np.ndarray, tuple[str, str] | None]:
     frame = view.frame.assign(__row=view.rows)
     for m in rule.match_datasets:
         name = str(m["Name"]).upper()
@@ -143,6 +190,8 @@ def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[s
         for k in right_keys:
             if k not in other.columns:
                 raise RuleNotApplicable(f"Match Datasets: {name} has no {k}")
+        if needed is not None:
+            other = other[[c for c in other.columns if c in needed or c in right_keys]]
         renamed = {}
         for c in other.columns:
             if c in right_keys:
