@@ -121,3 +121,19 @@ def test_validate_reads_a_dataset_json_folder(tmp_path):
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert [f["row"] for f in report["findings"] if f["code"] == "CORE-000001"] == [2]
     assert res.exit_code == 1
+
+
+@needs_cases
+def test_not_applicable_rules_are_listed_with_their_reason_and_typos_reported():
+    from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig, run_open_rules
+    from cdisc_dpn.validation.open_rules.study import read_csv_folder
+
+    study = read_csv_folder(OPEN_RULES / "rules" / "CORE-000001" / "negative" / "01" / "data")
+    config = OpenRulesConfig(ids=("CORE-000001", "CORE-000012"),
+                             not_applicable={"CORE-000001": "no inclusion criteria in this study",
+                                             "CORE-999999": "typo"})
+    outcome = run_open_rules(config, study)
+    assert [r.rule.id for r in outcome.runs] == ["CORE-000012"]
+    assert outcome.not_run == {"CORE-000001": "not applicable to this study: no inclusion criteria in this study"}
+    assert [p.rule_id for p in outcome.problems] == ["CORE-999999"]
+    assert outcome.summary()["load_problems"]["CORE-999999"].startswith("validation: not_applicable names")
