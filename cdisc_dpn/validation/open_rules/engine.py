@@ -19,7 +19,9 @@ from cdisc_dpn.validation.open_rules.rulebook import OpenRule
 from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
 from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, map_distinct, text_of
 
-RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check")
+RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check",
+              "Value Check with Variable Metadata", "Value Check with Dataset Metadata")
+VALUE_CHECKS = ("Value Check with Variable Metadata", "Value Check with Dataset Metadata")
 
 
 @dataclass(frozen=True)
@@ -379,8 +381,39 @@ def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
+    """Value checks with metadata: the check sees one (record, variable) pair per row, evaluated one
+    variable at a time (columns in, mask out), so no long table of every value is built."""
+    n = len(ds.frame)
+    values: dict[str, Any] = {}
+    base = View(ds, ds.frame, np.arange(n), study, values)
+    for op in rule.operations:
+        result = OPERATIONS[op["operator"]](base, op)
+        values[op["id"]] = list(result) if isinstance(result, pd.Series) else result
+    flagged: dict[int, tuple] = {}
+    for c in ds.frame.columns:
+        frame = pd.DataFrame({"variable_name": np.repeat(c, n), "variable_value": ds.frame[c].to_numpy(),
+                              "variable_data_type": np.repeat(ds.types.get(c, "Char"), n),
+                              "variable_label": np.repeat(ds.labels.get(c, ""), n),
+                              "dataset_name": np.repeat(ds.name, n), "dataset_label": np.repeat(ds.label, n)})
+        view = View(ds, frame, np.arange(n), study, values)
+        try:
+            mask = evaluate(rule.check, view)
+        except Absent:
+            continue
+        for i in np.flatnonzero(mask):
+            flagged.setdefault(int(i), _outputs(rule, view, int(i)))
+    if not flagged:
+        return []
+    if rule.sensitivity == "Dataset":
+        return [Hit(rule.id, ds.name, None, next(iter(flagged.values())))]
+    return [Hit(rule.id, ds.name, i + 1, out) for i, out in sorted(flagged.items())]
+
+
 def run_rule_on(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
     """Hits of one rule on one dataset; raises Absent / RuleNotApplicable when it cannot be evaluated."""
+    if rule.rule_type in VALUE_CHECKS:
+        return _value_checks(rule, ds, study)
     if rule.rule_type in ("Dataset Metadata Check", "Variable Metadata Check"):
         view = _metadata_view(rule, ds, study)
     else:
