@@ -22,6 +22,23 @@ from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View
 RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check",
               "Value Check with Variable Metadata", "Value Check with Dataset Metadata")
 VALUE_CHECKS = ("Value Check with Variable Metadata", "Value Check with Dataset Metadata")
+#: operators that compare rows with each other (a check using one cannot run on distinct values)
+ACROSS_ROWS = {"is_unique_set", "is_not_unique_set", "is_unique_relationship", "is_not_unique_relationship",
+               "is_inconsistent_across_dataset", "present_on_multiple_rows_within",
+               "not_present_on_multiple_rows_within", "does_not_have_next_corresponding_record",
+               "empty_within_except_last_row", "non_empty_within_except_last_row", "target_is_sorted_by",
+               "target_is_not_sorted_by", "contains_all", "not_contains_all", "is_ordered_subset_of",
+               "is_not_ordered_subset_of", "shares_no_elements_with"}
+
+
+def _operators(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        out = [node["operator"]] if "operator" in node else []
+        for k in ("all", "any"):
+            for child in node.get(k) or []:
+                out += _operators(child)
+        return out + (_operators(node["not"]) if "not" in node else [])
+    return []
 
 
 @dataclass(frozen=True)
@@ -390,19 +407,31 @@ def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hi
     for op in rule.operations:
         result = OPERATIONS[op["operator"]](base, op)
         values[op["id"]] = list(result) if isinstance(result, pd.Series) else result
+    per_value = not (set(_operators(rule.check)) & ACROSS_ROWS)
     flagged: dict[int, tuple] = {}
     for c in ds.frame.columns:
-        frame = pd.DataFrame({"variable_name": np.repeat(c, n), "variable_value": ds.frame[c].to_numpy(),
-                              "variable_data_type": np.repeat(ds.types.get(c, "Char"), n),
-                              "variable_label": np.repeat(ds.labels.get(c, ""), n),
-                              "dataset_name": np.repeat(ds.name, n), "dataset_label": np.repeat(ds.label, n)})
-        view = View(ds, frame, np.arange(n), study, values)
+        if per_value:      # each distinct value once: the check reads nothing but the value and metadata
+            key = ("distinct values", ds.name, c)                    # shared by the value-check rules
+            if key not in study.merged:
+                codes, uniques = pd.factorize(ds.frame[c], use_na_sentinel=False)
+                study.merged[key] = (codes, np.asarray(uniques, dtype=object if ds.types.get(c) != "Num" else float))
+            codes, column = study.merged[key]
+        else:
+            codes, column = np.arange(n), ds.frame[c].to_numpy()
+        m = len(column)
+        frame = pd.DataFrame({"variable_name": np.repeat(c, m), "variable_value": column,
+                              "variable_data_type": np.repeat(ds.types.get(c, "Char"), m),
+                              "variable_label": np.repeat(ds.labels.get(c, ""), m),
+                              "dataset_name": np.repeat(ds.name, m), "dataset_label": np.repeat(ds.label, m)})
+        view = View(ds, frame, np.arange(m), study, values)
         try:
             mask = evaluate(rule.check, view)
         except Absent:
             continue
-        for i in np.flatnonzero(mask):
-            flagged.setdefault(int(i), _outputs(rule, view, int(i)))
+        if not mask.any():
+            continue
+        for i in np.flatnonzero(mask[codes]):
+            flagged.setdefault(int(i), _outputs(rule, view, int(codes[i])))
     if not flagged:
         return []
     if rule.sensitivity == "Dataset":
