@@ -318,8 +318,9 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
             sys.exit(EXIT_INPUT)
         rules_dir, rule_ids = _rules_options(rules)
         not_applicable = dict(specs.study.validation.get("not_applicable") or {}) if specs is not None else {}
+        severities = dict(specs.study.validation.get("severity") or {}) if specs is not None else {}
         stages("Validating")
-        result = validate_folder(folder, define_path=define_path, specs=specs,
+        result = validate_folder(folder, define_path=define_path, specs=specs, severities=severities,
                                  open_rules=OpenRulesConfig(not no_open_rules, rules_dir, rule_ids, not_applicable),
                                  progress=stages.detail)
     except CdiscDpnError as exc:
@@ -586,7 +587,8 @@ def rules_test(rules_dir: Path | None, rule_ids: str, json_out: Path, coverage_m
     fe = s["fully_executable_cases"]
     click.echo(f"{s['rules']} rules in {seconds:.1f} s; Fully Executable cases: {fe.get('passed', 0)} passed, "
                f"{fe.get('failed', 0)} failed, {fe.get('unsupported', 0)} not supported, "
-               f"{fe.get('unverifiable', 0)} without expected results ({s['fully_executable_pass_rate']} % pass)")
+               f"{fe.get('unverifiable', 0)} unverifiable ({s['fully_executable_pass_rate']} % of the verifiable "
+               f"cases pass, {s['fully_executable_pass_rate_all_cases']} % of all)")
     click.echo(f"Wrote {json_out}")
     if coverage_md is not None:
         write_coverage(results, book, coverage_md, list(study_dirs))

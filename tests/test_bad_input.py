@@ -174,7 +174,7 @@ def test_wrong_data_gives_findings_with_file_row_and_column(raw_copy, tmp_path):
     one("RAW-SUBJECT-NOT-ENROLLED", file="ae.csv", value="99-999")
     one("RAW-DUPLICATE-ROW", file="dm.csv", source_row=len(dm))
     one("DPN-DM-001")
-    one("DPN-DTC-001", dataset="AE")
+    one("CORE-000718", dataset="AE")        # start after end: the Open Rule (FB3209) replaces DPN-DTC-001
     one("DPN-GX-REQ-EMPTY", variable="AEDECOD", file="ae.csv", source_row=4)
     one("MAP-DATE-FUTURE")
     assert (out / "sdtm" / "dm.xpt").is_file()                      # usable data is converted, with findings

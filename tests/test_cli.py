@@ -59,7 +59,7 @@ def test_raw_folder_missing_exits_2(tmp_path):
 @pytest.mark.slow
 def test_validate_and_define_on_a_written_folder(pipeline_run, tmp_path):
     _, out = pipeline_run
-    # With the study's specs the study-level Open Rules decisions (validation: in study.yaml) apply.
+    # with the study: its validation overrides (Open Rules notices, not_applicable) apply as in `run`
     result = invoke("validate", out / "sdtm", "--define", out / "sdtm" / "define.xml", "--study", MAPPINGS,
                     "--report", tmp_path / "rep")
     assert result.exit_code == 0, result.output

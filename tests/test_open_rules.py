@@ -87,3 +87,53 @@ def test_validate_reads_a_csv_folder_and_runs_a_rule_subset(tmp_path):
     assert rows == [1, 2, 3]
     assert report["open_rules"]["rules_run"] == 1
     assert res.exit_code == 1
+
+
+@needs_cases
+def test_an_own_rule_yields_to_the_open_rule_checking_the_same_thing(tmp_path):
+    """DPN-DM-002 (subject not in DM) is reported once, as CORE-000201 (CG0029), when Open Rules run."""
+    data = OPEN_RULES / "rules" / "CORE-000201" / "negative" / "01" / "data"
+    expected = {r for d, r in read_expected(data.parent / "results" / "results.csv")}
+    for flag, present, absent in (([], "CORE-000201", "DPN-DM-002"), (["--no-open-rules"], "DPN-DM-002", "CORE-000201")):
+        out = tmp_path / (flag[0] if flag else "open")
+        CliRunner().invoke(main, ["validate", str(data), "--report", str(out), *flag])
+        report = json.loads((out / "report.json").read_text())
+        codes = {f["code"] for f in report["findings"]}
+        assert present in codes and absent not in codes, (flag, sorted(codes))
+    report = json.loads((tmp_path / "open" / "report.json").read_text())
+    rows = {f["row"] for f in report["findings"] if f["code"] == "CORE-000201"}
+    assert rows == expected
+    assert all("CG0029" in f["message"] for f in report["findings"] if f["code"] == "CORE-000201")
+
+
+def test_validate_reads_a_dataset_json_folder(tmp_path):
+    """Dataset-JSON 1.1 (columns + rows) is read like XPT: the Open Rule sees the same records."""
+    columns = [{"itemOID": f"IT.IE.{n}", "name": n, "label": n, "dataType": t, **({"length": 20} if t == "string" else {})}
+               for n, t in (("STUDYID", "string"), ("DOMAIN", "string"), ("USUBJID", "string"),
+                            ("IESEQ", "integer"), ("IECAT", "string"), ("IEORRES", "string"))]
+    rows = [["S1", "IE", "S1-001", 1, "INCLUSION", "N"], ["S1", "IE", "S1-002", 1, "INCLUSION", "Y"],
+            ["S1", "IE", "S1-003", 1, "EXCLUSION", "Y"]]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "ie.json").write_text(json.dumps({"datasetJSONVersion": "1.1.0", "name": "IE", "label": "IE",
+                                                "columns": columns, "rows": rows, "records": 3}))
+    res = CliRunner().invoke(main, ["validate", str(folder), "--rules", "CORE-000001", "--report", str(tmp_path / "r")])
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert [f["row"] for f in report["findings"] if f["code"] == "CORE-000001"] == [2]
+    assert res.exit_code == 1
+
+
+@needs_cases
+def test_not_applicable_rules_are_listed_with_their_reason_and_typos_reported():
+    from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig, run_open_rules
+    from cdisc_dpn.validation.open_rules.study import read_csv_folder
+
+    study = read_csv_folder(OPEN_RULES / "rules" / "CORE-000001" / "negative" / "01" / "data")
+    config = OpenRulesConfig(ids=("CORE-000001", "CORE-000012"),
+                             not_applicable={"CORE-000001": "no inclusion criteria in this study",
+                                             "CORE-999999": "typo"})
+    outcome = run_open_rules(config, study)
+    assert [r.rule.id for r in outcome.runs] == ["CORE-000012"]
+    assert outcome.not_run == {"CORE-000001": "not applicable to this study: no inclusion criteria in this study"}
+    assert [p.rule_id for p in outcome.problems] == ["CORE-999999"]
+    assert outcome.summary()["load_problems"]["CORE-999999"].startswith("validation: not_applicable names")

@@ -141,6 +141,11 @@ def _load(path: str) -> Catalogue:
         if rule_id in seen or rule_id in expectations:
             problems.append(_problem(display, line, f"rule id {rule_id} used twice"))
             continue
+        unknown_open = [i for i in body.get("open_rules") or () if not _is_open_rule(str(i))]
+        if unknown_open:
+            problems.append(_problem(display, line, f"rule {rule_id}: open_rules names unknown CDISC Open Rule(s) "
+                                     f"{', '.join(map(str, unknown_open))}"))
+            continue
         seen.add(rule_id)
         rules.append(ConformanceRule(rule_id, check, sev, body["message"], str(body.get("description", "")),
                                      dict(body.get("params") or {}), line,

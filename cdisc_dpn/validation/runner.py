@@ -422,9 +422,10 @@ def _run_open_rules(config, datasets: Mapping[str, _Dataset], lengths: Mapping[s
 def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Specs | None = None,
                     terminology: Terminology | None = None, rules_path: Path | None = None,
                     progress: Callable[[str], None] | None = None,
-                    open_rules: "OpenRulesConfig | None" = None) -> ValidationResult:
+                    open_rules: "OpenRulesConfig | None" = None,
+                    severities: Mapping[str, str] | None = None) -> ValidationResult:
     """Validate a folder of datasets (ours or another tool's) against the specs or SDTMIG 3.4; with
-    specs, the study's own rule severities apply, as they do in a run."""
+    specs, the study's own rule severities apply, as they do in a run (unless `severities` is given)."""
     from cdisc_dpn.terminology.ct import load_terminology
     from cdisc_dpn.validation.folder import read_folder
 
@@ -437,7 +438,8 @@ def validate_folder(folder: Path, *, define_path: Path | None = None, specs: Spe
         loaded, terminology = with_define_codelists(loaded, terminology, read_define_codelists(Path(define_path)))
     result = validate_domains(loaded.domains, terminology, specs=specs, define_path=define_path,
                               lengths=loaded.lengths, rules_path=rules_path, column_orders=loaded.column_orders,
-                              severities=specs.study.validation.get("severity") or {} if specs is not None else None,
+                              severities=severities if severities is not None else (
+                                  specs.study.validation.get("severity") or {} if specs is not None else None),
                               progress=progress, open_rules=open_rules)
     result.duration = time.perf_counter() - started
     return result

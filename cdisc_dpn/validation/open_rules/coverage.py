@@ -51,20 +51,22 @@ def render_coverage(results: list[RuleCases], book: RuleBook, study_dirs: list[P
         "negative test cases are run and the flagged (dataset, record) pairs compared with the case's "
         "`results/results.csv`.",
         "",
-        "| cases | passed | failed | not supported | no expected results |",
+        "| cases | passed | failed | not supported | unverifiable |",
         "|---|---|---|---|---|",
         f"| Fully Executable rules | {fe.get('passed', 0)} | {fe.get('failed', 0)} | {fe.get('unsupported', 0)} | "
         f"{fe.get('unverifiable', 0)} |",
         f"| other rules (partially executable) | {other.get('passed', 0)} | {other.get('failed', 0)} | "
         f"{other.get('unsupported', 0)} | {other.get('unverifiable', 0)} |",
         "",
-        f"Pass rate over the Fully Executable cases that have expected results: "
-        f"**{s['fully_executable_pass_rate']} %**.",
+        f"Pass rate of the Fully Executable cases: **{s['fully_executable_pass_rate']} %** of the verifiable "
+        f"cases, {s['fully_executable_pass_rate_all_cases']} % of all of them (unverifiable counted as not passed).",
         "",
         "Statuses: *passed*: every case flags exactly the expected records; *failed*: at least one case differs "
         "(the reason names the records); *not supported*: the engine lacks an operator, operation, rule type or "
         "merge kind the rule needs, so the rule is not run in `run`/`validate` either (it is listed in the "
-        "report's Open Rules summary); *no expected results*: a published case without `results/results.csv`.",
+        "report's Open Rules summary); *unverifiable*: a published case without `results/results.csv`, or whose "
+        "results record something other than findings (CORE execution errors, swapped cases), listed in "
+        "`cdisc_dpn/validation/open_rules/fixture_notes.yaml` with the reason.",
         "",
         "## Rules the engine does not pass or run",
         "",

@@ -17,9 +17,28 @@ from cdisc_dpn.validation.open_rules.operations import OPERATIONS
 from cdisc_dpn.validation.open_rules.operators import OPERATORS
 from cdisc_dpn.validation.open_rules.rulebook import OpenRule
 from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, text_of
+from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, map_distinct, text_of
 
-RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check")
+RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check",
+              "Value Check with Variable Metadata", "Value Check with Dataset Metadata")
+VALUE_CHECKS = ("Value Check with Variable Metadata", "Value Check with Dataset Metadata")
+#: operators that compare rows with each other (a check using one cannot run on distinct values)
+ACROSS_ROWS = {"is_unique_set", "is_not_unique_set", "is_unique_relationship", "is_not_unique_relationship",
+               "is_inconsistent_across_dataset", "present_on_multiple_rows_within",
+               "not_present_on_multiple_rows_within", "does_not_have_next_corresponding_record",
+               "empty_within_except_last_row", "non_empty_within_except_last_row", "target_is_sorted_by",
+               "target_is_not_sorted_by", "contains_all", "not_contains_all", "is_ordered_subset_of",
+               "is_not_ordered_subset_of", "shares_no_elements_with"}
+
+
+def _operators(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        out = [node["operator"]] if "operator" in node else []
+        for k in ("all", "any"):
+            for child in node.get(k) or []:
+                out += _operators(child)
+        return out + (_operators(node["not"]) if "not" in node else [])
+    return []
 
 
 @dataclass(frozen=True)
@@ -76,14 +95,14 @@ def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
     if not {"USUBJID", "QNAM", "QVAL"} <= set(supp.columns):
         return out
     idvar = supp["IDVAR"].astype(str) if "IDVAR" in supp.columns else pd.Series("", index=supp.index)
-    idval = supp["IDVARVAL"].astype(object).map(text_of) if "IDVARVAL" in supp.columns else \
+    idval = map_distinct(supp["IDVARVAL"], text_of) if "IDVARVAL" in supp.columns else \
         pd.Series("", index=supp.index)
     for var in pd.unique(idvar):
         part = supp[idvar == var]
         left = parent[["USUBJID"]].astype(object).copy()
         keys = ["USUBJID"]
         if var.strip() and var in parent.columns:
-            left["__id"] = parent[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x))
+            left["__id"] = _text_key(parent[var])
             part = part.assign(__id=idval[idvar == var])
             keys.append("__id")
         elif var.strip():
@@ -98,11 +117,15 @@ def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
 def _merge(view: View, rule: OpenRule) -> View:
     """The view joined with the rule's Match Datasets; many rules share a join (DM on USUBJID), so
     the result is kept per study for the (dataset, Match Datasets) pair."""
-    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check))
+    needed = _referenced_columns(rule, view)
+    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check), needed)
     cached = view.study.merged.get(key)
     if cached is None:
+        if needed is not None:          # plain keyed joins: only the columns the rule names are carried
+            view = View(view.ds, view.frame[[c for c in view.frame.columns if c in needed]], view.rows,
+                        view.study, view.values, view.wildcard)
         try:
-            cached = _join(view, rule)
+            cached = _join(view, rule, needed)
         except (Absent, RuleNotApplicable) as exc:
             cached = exc
         view.study.merged[key] = cached
@@ -112,7 +135,50 @@ def _merge(view: View, rule: OpenRule) -> View:
     return View(view.ds, frame, rows, view.study, view.values, wildcard)
 
 
-def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[str, str] | None]:
+def _referenced_columns(rule: OpenRule, view: View) -> frozenset[str] | None:
+    """The variables a rule with plain keyed Match Datasets names (check, operations, keys, outputs),
+    both sides' spellings; None when it cannot be told (child, SUPP-- or RELREC joins, $ column lists)."""
+    names: set[str] = set()
+    for m in rule.match_datasets:
+        if m.get("Child") or not m.get("Keys") or str(m["Name"]).upper().startswith("SUPP") or \
+                str(m["Name"]).upper() == "RELREC":
+            return None
+        for k in m["Keys"]:
+            names.update((k["Left"], k["Right"]) if isinstance(k, dict) else (k,))
+
+    def add(value: Any, as_columns: bool = False) -> bool:
+        if isinstance(value, str):
+            if value.startswith("$"):
+                return not as_columns          # a $list used as columns: cannot tell
+            names.add(value)
+        elif isinstance(value, list):
+            return all(add(v, True) if isinstance(v, str) else add(v.get("name", ""), True)
+                       if isinstance(v, dict) else True for v in value)
+        return True
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            ok = all(walk(c) for k in ("all", "any") for c in node.get(k) or [])
+            ok = ok and (walk(node["not"]) if "not" in node else True)
+            for k in ("name", "value", "within", "ordering"):
+                if k in node:
+                    ok = ok and add(node[k], k in ("within",) or isinstance(node[k], list))
+            return ok
+        return True
+    if not walk(rule.check):
+        return None
+    for op in rule.operations:
+        if not (add(op.get("name", "")) and add(list(op.get("group") or []))):
+            return None
+        names.update((op.get("filter") or {}).keys())
+    names.update(rule.output_variables)
+    resolved = {view.resolve(n) for n in names if n}
+    resolved |= {n.split(".", 1)[1] for n in resolved if "." in n}
+    return frozenset(resolved | {"USUBJID", "DOMAIN"})
+
+
+def _join(view: View, rule: OpenRule, needed: frozenset[str] | None = None
+          ) -> tuple[pd.DataFrame, np.ndarray, tuple[str, str] | None]:
     frame = view.frame.assign(__row=view.rows)
     for m in rule.match_datasets:
         name = str(m["Name"]).upper()
@@ -143,6 +209,8 @@ def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[s
         for k in right_keys:
             if k not in other.columns:
                 raise RuleNotApplicable(f"Match Datasets: {name} has no {k}")
+        if needed is not None:
+            other = other[[c for c in other.columns if c in needed or c in right_keys]]
         renamed = {}
         for c in other.columns:
             if c in right_keys:
@@ -157,8 +225,8 @@ def _join(view: View, rule: OpenRule) -> tuple[pd.DataFrame, np.ndarray, tuple[s
         left = frame.copy()
         for lk, r in zip(left_keys, rk):
             if pd.api.types.is_numeric_dtype(left[lk].dtype) != pd.api.types.is_numeric_dtype(right[r].dtype):
-                left[lk] = left[lk].astype(object).map(text_of)
-                right[r] = right[r].astype(object).map(text_of)
+                left[lk] = map_distinct(left[lk], text_of)
+                right[r] = map_distinct(right[r], text_of)
         with warnings.catch_warnings():          # int/float key columns: values compare numerically
             warnings.simplefilter("ignore", UserWarning)
             frame = left.merge(right, how=m.get("Join Type") or "inner", left_on=left_keys, right_on=rk)
@@ -179,9 +247,9 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
     need = {"RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"}
     if not need <= set(frame.columns):
         raise Absent(sorted(need - set(frame.columns))[0])
-    rdomain = frame["RDOMAIN"].astype(object).map(lambda x: x.strip().upper() if isinstance(x, str) else "")
-    idvar = frame["IDVAR"].astype(object).map(lambda x: x.strip() if isinstance(x, str) else "")
-    idval = frame["IDVARVAL"].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+    rdomain = _text_key(frame["RDOMAIN"]).str.upper()
+    idvar = _text_key(frame["IDVAR"])
+    idval = _text_key(frame["IDVARVAL"])
     parts = []
     for (dom, var), rows in frame.groupby([rdomain, idvar], sort=False).groups.items():
         child = frame.loc[rows]
@@ -191,7 +259,7 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
             continue
         cols = [c for c in parent.frame.columns if c not in child.columns or c == var]
         right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]].copy()
-        right["__key"] = right[var].astype(object).map(lambda x: "" if pd.isna(x) else text_of(x).strip())
+        right["__key"] = _text_key(right[var])
         right = right.drop_duplicates(["USUBJID", "__key"])
         if var in child.columns:
             right = right.drop(columns=[var])
@@ -203,8 +271,8 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _text_key(s: pd.Series) -> pd.Series:
-    return s.astype(object).map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
-                                else text_of(x).strip())
+    return map_distinct(s, lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
+                        else text_of(x).strip())
 
 
 def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule) -> pd.DataFrame:
@@ -212,50 +280,52 @@ def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule
     domain that shares a RELID with it. Record-level links name the records (USUBJID, IDVAR =
     IDVARVAL); dataset-level links (IDVARVAL empty) relate records whose IDVAR values agree within a
     subject. Parent columns come as RELREC.<var> and RELREC.<wildcard><suffix> (suffix: the name
-    without its domain prefix); names the check uses but no parent has are empty columns."""
+    without its domain prefix); names the check uses but no parent has are empty columns.
+    Joins are merges per (IDVAR, related domain, related IDVAR), never a loop over records."""
     relrec = view.study.by_domain("RELREC")
-    need = {"RDOMAIN", "IDVAR", "RELID"}
-    if relrec is None or not need <= set(relrec.frame.columns):
+    if relrec is None or not {"RDOMAIN", "IDVAR", "RELID"} <= set(relrec.frame.columns):
         raise RuleNotApplicable("RELREC is not in the study")
-    rel = relrec.frame.copy()
-    for c in ("RDOMAIN", "IDVAR", "RELID", "USUBJID", "IDVARVAL"):
-        rel[c] = _text_key(rel[c]) if c in rel.columns else ""
-    mine = rel[rel["RDOMAIN"].str.upper() == view.ds.domain]
+    rel = pd.DataFrame({c: _text_key(relrec.frame[c]) if c in relrec.frame.columns else ""
+                        for c in ("RDOMAIN", "IDVAR", "RELID", "USUBJID", "IDVARVAL")})
+    rel["RDOMAIN"] = rel["RDOMAIN"].str.upper()
+    mine, others = rel[rel["RDOMAIN"] == view.ds.domain], rel[rel["RDOMAIN"] != view.ds.domain]
+    links = mine.merge(others, on="RELID", suffixes=("_m", "_o"))
+    links = links[(links["USUBJID_m"] == links["USUBJID_o"]) | (links["USUBJID_m"] == "") |
+                  (links["USUBJID_o"] == "")].drop_duplicates()
+    subject = _text_key(frame["USUBJID"]) if "USUBJID" in frame.columns else pd.Series("", index=frame.index)
     pieces = []
-    for _, link in mine.iterrows():                     # RELREC rows of this domain (a handful)
-        var = link["IDVAR"]
-        if var not in frame.columns:
+    for (var_m, dom_o, var_o), group in links.groupby(["IDVAR_m", "RDOMAIN_o", "IDVAR_o"], sort=True):
+        parent = view.study.by_domain(dom_o)
+        if var_m not in frame.columns or parent is None or var_o not in parent.frame.columns:
             continue
-        left = frame.assign(__k=_text_key(frame[var]),
-                            __u=_text_key(frame["USUBJID"]) if "USUBJID" in frame.columns else "")
-        if link["IDVARVAL"]:
-            left = left[(left["__k"] == link["IDVARVAL"]) & ((left["__u"] == link["USUBJID"]) | (link["USUBJID"] == ""))]
-        others = rel[(rel["RELID"] == link["RELID"]) & (rel["RDOMAIN"].str.upper() != view.ds.domain)]
-        if link["USUBJID"]:
-            others = others[(others["USUBJID"] == link["USUBJID"]) | (others["USUBJID"] == "")]
-        for _, other in others.drop_duplicates(["RDOMAIN", "IDVAR", "IDVARVAL", "USUBJID"]).iterrows():
-            parent = view.study.by_domain(other["RDOMAIN"].upper())
-            ovar = other["IDVAR"]
-            if parent is None or ovar not in parent.frame.columns:
-                continue
-            pf = parent.frame
-            prefix = parent.domain[:2]
-            right = pd.DataFrame({"__k": _text_key(pf[ovar]),
-                                  "__u": _text_key(pf["USUBJID"]) if "USUBJID" in pf.columns else ""})
-            for c in pf.columns:
-                right[f"RELREC.{c}"] = pf[c].to_numpy()
-                if c.startswith(prefix) and len(c) > 2:
-                    right[f"RELREC.{wildcard}{c[2:]}"] = pf[c].to_numpy()
-            if other["IDVARVAL"]:
-                right = right[right["__k"] == other["IDVARVAL"]]
-                l2 = left.drop(columns="__k")
-                joined = l2.merge(right.drop(columns="__k"), how="inner", on="__u") if link["USUBJID"] or \
-                    other["USUBJID"] else l2.merge(right.drop(columns=["__k", "__u"]), how="cross")
-            else:
-                right = right[right["__k"] != ""]
-                joined = left[left["__k"] != ""].merge(right, how="inner", on=["__u", "__k"])
-            pieces.append(joined.drop(columns=[c for c in ("__k", "__u") if c in joined.columns]))
-    if not pieces:
+        pf = parent.frame
+        right = pd.DataFrame({"__u": _text_key(pf["USUBJID"]) if "USUBJID" in pf.columns else "",
+                              "__ko": _text_key(pf[var_o])})
+        prefix = parent.domain[:2]
+        extra = {}
+        for c in pf.columns:
+            extra[f"RELREC.{c}"] = pf[c].to_numpy()
+            if c.startswith(prefix) and len(c) > 2:
+                extra[f"RELREC.{wildcard}{c[2:]}"] = pf[c].to_numpy()
+        right = pd.concat([right, pd.DataFrame(extra, index=pf.index)], axis=1)
+        left = frame.assign(__u=subject.to_numpy(), __km=_text_key(frame[var_m]).to_numpy())
+        record_level = group[group["IDVARVAL_m"] != ""]
+        if len(record_level):
+            # the view's record (USUBJID, IDVAR_m = IDVARVAL_m) -> related record (IDVAR_o = IDVARVAL_o)
+            keys = record_level.rename(columns={"IDVARVAL_m": "__km", "IDVARVAL_o": "__ko"})
+            keys["__u"] = keys["USUBJID_m"].where(keys["USUBJID_m"] != "", keys["USUBJID_o"])
+            named = keys[keys["__u"] != ""][["__u", "__km", "__ko"]].drop_duplicates()
+            any_subject = keys[keys["__u"] == ""][["__km", "__ko"]].drop_duplicates()   # link without USUBJID
+            step = pd.concat([left.merge(named, on=["__u", "__km"]), left.merge(any_subject, on="__km")],
+                             ignore_index=True)
+            pieces.append(step.merge(right, on=["__u", "__ko"]))
+        if (group["IDVARVAL_m"] == "").any():
+            # dataset-level: records whose IDVAR values agree within a subject
+            both = left[left["__km"] != ""].merge(right[right["__ko"] != ""], left_on=["__u", "__km"],
+                                                   right_on=["__u", "__ko"])
+            pieces.append(both)
+    pieces = [p.drop(columns=[c for c in ("__u", "__km", "__ko") if c in p.columns]) for p in pieces]
+    if not pieces or not sum(len(p) for p in pieces):
         raise RuleNotApplicable("no record of this dataset is related through RELREC")
     out = pd.concat(pieces, ignore_index=True)
     for name in _names(rule.check):
@@ -310,8 +380,9 @@ def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
             "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
             "variable_order_number": [float(i + 1) for i in range(len(cols))]})
     else:
-        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label],
-                              "dataset_size": [ds.size]})
+        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label]})
+        if "dataset_size" in repr(rule.check) + repr(rule.operations):     # measured only when asked for
+            frame["dataset_size"] = [ds.size]
     return View(ds, frame, np.arange(len(frame)), study)
 
 
@@ -327,8 +398,51 @@ def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
+    """Value checks with metadata: the check sees one (record, variable) pair per row, evaluated one
+    variable at a time (columns in, mask out), so no long table of every value is built."""
+    n = len(ds.frame)
+    values: dict[str, Any] = {}
+    base = View(ds, ds.frame, np.arange(n), study, values)
+    for op in rule.operations:
+        result = OPERATIONS[op["operator"]](base, op)
+        values[op["id"]] = list(result) if isinstance(result, pd.Series) else result
+    per_value = not (set(_operators(rule.check)) & ACROSS_ROWS)
+    flagged: dict[int, tuple] = {}
+    for c in ds.frame.columns:
+        if per_value:      # each distinct value once: the check reads nothing but the value and metadata
+            key = ("distinct values", ds.name, c)                    # shared by the value-check rules
+            if key not in study.merged:
+                codes, uniques = pd.factorize(ds.frame[c], use_na_sentinel=False)
+                study.merged[key] = (codes, np.asarray(uniques, dtype=object if ds.types.get(c) != "Num" else float))
+            codes, column = study.merged[key]
+        else:
+            codes, column = np.arange(n), ds.frame[c].to_numpy()
+        m = len(column)
+        frame = pd.DataFrame({"variable_name": np.repeat(c, m), "variable_value": column,
+                              "variable_data_type": np.repeat(ds.types.get(c, "Char"), m),
+                              "variable_label": np.repeat(ds.labels.get(c, ""), m),
+                              "dataset_name": np.repeat(ds.name, m), "dataset_label": np.repeat(ds.label, m)})
+        view = View(ds, frame, np.arange(m), study, values)
+        try:
+            mask = evaluate(rule.check, view)
+        except Absent:
+            continue
+        if not mask.any():
+            continue
+        for i in np.flatnonzero(mask[codes]):
+            flagged.setdefault(int(i), _outputs(rule, view, int(codes[i])))
+    if not flagged:
+        return []
+    if rule.sensitivity == "Dataset":
+        return [Hit(rule.id, ds.name, None, next(iter(flagged.values())))]
+    return [Hit(rule.id, ds.name, i + 1, out) for i, out in sorted(flagged.items())]
+
+
 def run_rule_on(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
     """Hits of one rule on one dataset; raises Absent / RuleNotApplicable when it cannot be evaluated."""
+    if rule.rule_type in VALUE_CHECKS:
+        return _value_checks(rule, ds, study)
     if rule.rule_type in ("Dataset Metadata Check", "Variable Metadata Check"):
         view = _metadata_view(rule, ds, study)
     else:

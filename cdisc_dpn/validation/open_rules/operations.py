@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.standards.sdtmig import load_sdtmig
-from cdisc_dpn.validation.open_rules.operators import _date_key
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, is_empty
+from cdisc_dpn.validation.open_rules.operators import date_key
+from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, is_empty, map_distinct
 
 Operation = Callable[[View, dict], Any]
 OPERATIONS: dict[str, Operation] = {}
@@ -82,7 +82,7 @@ def _distinct(view: View, op: dict) -> Any:
 
 def _dates(frame: pd.DataFrame, name: str) -> pd.Series:
     col = frame[name].astype(object)
-    return col.map(lambda x: _date_key(x, None) if isinstance(x, str) else None)
+    return map_distinct(col, lambda x: date_key(x, None) if isinstance(x, str) else None)
 
 
 def _extreme_date(view: View, op: dict, pick: str) -> Any:
@@ -97,7 +97,8 @@ def _extreme_date(view: View, op: dict, pick: str) -> Any:
         group = [view.resolve(g) for g in op["group"]]
         for g in group:
             data[g] = frame.loc[ok, g].astype(object)
-        data = data.sort_values("key", key=lambda s: s.map(lambda k: k), kind="stable") if len(data) else data
+        data = data.assign(__order=map_distinct(data["key"], lambda k: "".join(f"{v:04d}" for v in k)))
+        data = data.sort_values("__order", kind="stable")
         chosen = data.groupby(group, dropna=False)["text"].agg("first" if pick == "min" else "last")
         return _per_group(view, op, chosen, "")
     if not len(data):
@@ -112,8 +113,18 @@ OPERATIONS["max_date"] = lambda v, op: _extreme_date(v, op, "max")
 
 @operation("record_count")
 def _record_count(view: View, op: dict) -> Any:
+    if not op.get("domain") and op.get("group") and not op.get("filter"):
+        # records of the view's own dataset sharing the row's group values (a regex trims values
+        # first, e.g. datetimes to their date); a $list in `group` stands for its variables
+        from cdisc_dpn.validation.open_rules.operators import _columns, _group_keys
+
+        cols = _columns(view, list(op["group"]))
+        if not cols:
+            raise Absent(view.resolve(op["group"][0]))
+        keys = _group_keys(view.frame, cols, op.get("regex"))
+        return keys.groupby(cols, sort=False, dropna=False)[cols[0]].transform("size").astype(float)
     if op.get("regex"):
-        raise RuleNotApplicable("record_count with regex is not implemented")
+        raise RuleNotApplicable("record_count with regex on another dataset is not implemented")
     frame = _source(view, op)
     if op.get("group"):
         group = [view.resolve(g) for g in op["group"]]
@@ -211,5 +222,81 @@ def _parent_variables(view: View) -> pd.Series:
         if not ds.name.startswith("SUPP") and ds.name not in ("RELREC", "CO"):
             by_domain.setdefault(ds.domain, frozenset())
             by_domain[ds.domain] = by_domain[ds.domain] | frozenset(ds.frame.columns)
-    rdomain = view.frame["RDOMAIN"].astype(object).map(lambda x: str(x).strip().upper() if isinstance(x, str) else "")
-    return rdomain.map(lambda d: by_domain.get(d, frozenset()))
+    rdomain = map_distinct(view.frame["RDOMAIN"], lambda x: x.strip().upper() if isinstance(x, str) else "")
+    return map_distinct(rdomain, lambda d: by_domain.get(d, frozenset()))
+
+
+@operation("get_parent_model_column_order")
+def _parent_model_variables(view: View, op: dict) -> list[str]:
+    """For a SUPP-- dataset: every variable its parent domain may hold (SDTMIG domain variables plus
+    the SDTM model identifiers, timing and class variables with the domain prefix)."""
+    from cdisc_dpn.standards.sdtmig import model_variable_names
+
+    parent = view.ds.name[4:] if view.ds.name.startswith("SUPP") else view.ds.domain
+    return _allowed_variables(parent, None)
+
+
+def _allowed_variables(domain: str, dataset_class: str | None) -> list[str]:
+    from cdisc_dpn.standards.sdtmig import model_variable_names
+
+    md = load_sdtmig().get("SUPPQUAL" if domain.startswith("SUPP") else domain)
+    if md is None and not dataset_class:
+        raise RuleNotApplicable(f"{domain} is not an SDTMIG 3.4 domain and its class is unknown")
+    names = [v.name for v in md.variables] if md is not None else []
+    cls = md.dataset_class if md is not None else dataset_class
+    extra = sorted(model_variable_names(cls, domain[:2]) - set(names))
+    return names + extra
+
+
+@operation("get_model_column_order")
+def _model_variables(view: View, op: dict) -> list[str]:
+    """Variables the dataset's domain may hold: SDTMIG domain variables plus the SDTM model ones
+    (an associated-persons domain APxx: those of xx plus the associated-persons identifiers)."""
+    domain = view.ds.domain
+    if domain.startswith("AP") and len(domain) == 4:
+        return ["STUDYID", "DOMAIN", "APID", "RSUBJID", "RDEVID", "SREL"] + \
+            _allowed_variables(domain[2:], view.ds.dataset_class.title())
+    return _allowed_variables(domain, view.ds.dataset_class.title())
+
+
+def _role(domain: str, variable: str) -> str:
+    """SDTMIG role of a variable of a domain, else the SDTM model role of its --name."""
+    md = load_sdtmig().get(domain)
+    for v in (md.variables if md is not None else ()):
+        if v.name == variable:
+            return v.role
+    generic = "--" + variable[2:] if variable.startswith(domain[:2]) else variable
+    for row in _model_rows():
+        if row["Variable Name"] in (variable, generic):
+            return row.get("Role") or ""
+    return ""
+
+
+_MODEL_ROWS: list[dict[str, str]] = []
+
+
+def _model_rows() -> list[dict[str, str]]:
+    if not _MODEL_ROWS:
+        from cdisc_dpn.standards.sdtmig import _read
+
+        _MODEL_ROWS.extend(_read("sdtm-2.0-variables.csv"))
+    return _MODEL_ROWS
+
+
+@operation("get_dataset_filtered_variables")
+def _filtered_variables(view: View, op: dict) -> list[str]:
+    """The dataset's variables whose metadata `key_name` (only role is known) equals `key_value`."""
+    if op.get("key_name") != "role":
+        raise RuleNotApplicable(f"get_dataset_filtered_variables on {op.get('key_name')} is not implemented")
+    want = str(op.get("key_value") or "")
+    return [c for c in view.ds.frame.columns if _role(view.ds.domain, c) == want]
+
+
+@operation("get_model_filtered_variables")
+def _model_filtered_variables(view: View, op: dict) -> list[str]:
+    """Variables the domain may hold (SDTMIG + SDTM model) whose role equals `key_value`."""
+    if op.get("key_name") != "role":
+        raise RuleNotApplicable(f"get_model_filtered_variables on {op.get('key_name')} is not implemented")
+    want = str(op.get("key_value") or "")
+    domain = view.ds.domain
+    return [v for v in _allowed_variables(domain, view.ds.dataset_class.title()) if _role(domain, v) == want]

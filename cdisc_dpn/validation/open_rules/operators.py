@@ -7,13 +7,15 @@ not_equal_to is False only when both are null; regex and string operators are Fa
 """
 from __future__ import annotations
 
+import operator as _op
 import re
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.validation.open_rules.view import Absent, View, as_text, is_empty, norm_text, per_value, text_of
+from cdisc_dpn.validation.open_rules.view import (Absent, View, as_text, is_empty, map_distinct, norm_text,
+                                                  per_value, text_of)
 
 Operator = Callable[[View, dict], np.ndarray]
 OPERATORS: dict[str, Operator] = {}
@@ -75,11 +77,11 @@ def _eq_values(t: pd.Series, c: Any, *, type_insensitive: bool, case_insensitive
             if tn != cn and not type_insensitive and not case_insensitive:
                 a, b = pd.to_numeric(t, errors="coerce"), pd.to_numeric(c, errors="coerce")
                 return (a.to_numpy() == b.to_numpy())
-            a = t.astype(object).map(norm_text) if type_insensitive else as_text(t)
-            b = c.astype(object).map(norm_text) if type_insensitive else as_text(c)
+            a = map_distinct(t, norm_text) if type_insensitive else as_text(t)
+            b = map_distinct(c, norm_text) if type_insensitive else as_text(c)
             if case_insensitive:
-                a, b = a.map(lambda x: x.lower() if isinstance(x, str) else x), \
-                    b.map(lambda x: x.lower() if isinstance(x, str) else x)
+                a = map_distinct(a, lambda x: x.lower() if isinstance(x, str) else x)
+                b = map_distinct(b, lambda x: x.lower() if isinstance(x, str) else x)
             return (a.to_numpy(dtype=object) == b.to_numpy(dtype=object)).astype(bool)
         return (t.to_numpy() == c.to_numpy()).astype(bool)
     if isinstance(c, (list, set, tuple)):
@@ -175,7 +177,8 @@ OPERATORS["greater_than_or_equal_to"] = _numeric_compare(np.greater_equal)
 # ----------------------------------------------------------------------------- sets
 def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarray:
     if isinstance(c, pd.Series):
-        if len(c) and c.map(lambda x: isinstance(x, (list, set, tuple, frozenset))).all():
+        if len(c) and isinstance(c.iloc[0], (list, set, tuple, frozenset)) and \
+                c.map(lambda x: isinstance(x, (list, set, tuple, frozenset))).all():
             return _contained_per_row(t, c, case_insensitive)
         c = list(pd.unique(c.dropna()))
     if isinstance(c, str):
@@ -195,24 +198,16 @@ def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarr
 
 
 def _contained_per_row(t: pd.Series, c: pd.Series, case_insensitive: bool) -> np.ndarray:
-    """Membership in per-row collections (grouped operation results): one isin per distinct collection."""
-    texts = as_text(t).map(lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
-    out = np.zeros(len(t), dtype=bool)
-    codes, uniques = pd.factorize(c.map(id))
+    """Membership in per-row collections (grouped operation results): the distinct collections are
+    unpacked into a (collection, value) table once and joined to the rows."""
+    texts = map_distinct(as_text(t), lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
+    codes, _ = pd.factorize(c.map(id))
     firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
-    values = texts.to_numpy(dtype=object)
-    for code, rows in pd.Series(np.arange(len(c))).groupby(codes).indices.items():
-        coll = c.iloc[int(firsts[code])]
-        items = {text_of(v).lower() if case_insensitive else text_of(v) for v in coll}
-        out[rows] = pd.Series(values[rows], dtype=object).isin(items).to_numpy()
-    return out
-
-
-def _in(x: Any, coll: Any, case_insensitive: bool) -> bool:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return False
-    items = {text_of(v) for v in coll}
-    return (text_of(x).lower() in {i.lower() for i in items}) if case_insensitive else text_of(x) in items
+    items = [(code, text_of(v).lower() if case_insensitive else text_of(v))
+             for code, i in firsts.items() for v in c.iloc[int(i)]]
+    table = pd.DataFrame(items, columns=["code", "t"]).drop_duplicates().assign(hit=True)
+    rows = pd.DataFrame({"code": codes, "t": texts.to_numpy(dtype=object)})
+    return rows.merge(table, how="left", on=["code", "t"])["hit"].fillna(False).to_numpy(dtype=bool)
 
 
 @operator("is_contained_by")
@@ -234,8 +229,7 @@ _negate("is_not_contained_by_case_insensitive", "is_contained_by_case_insensitiv
 def _part(view: View, node: dict, kind: str) -> pd.Series:
     t = as_text(_target(view, node))
     n = int(node.get(kind) or node.get("prefix") or node.get("suffix") or 0)
-    part = t.map(lambda x: (x[:n] if kind == "prefix" else x[-n:]) if isinstance(x, str) else np.nan)
-    return part.astype(object)
+    return map_distinct(t, lambda x: (x[:n] if kind == "prefix" else x[-n:]) if isinstance(x, str) else np.nan)
 
 
 @operator("prefix_is_contained_by")
@@ -373,10 +367,10 @@ def _ends_with(view: View, node: dict) -> np.ndarray:
 
 def _lengths(view: View, node: dict) -> tuple[np.ndarray, Any]:
     t = as_text(_target(view, node))
-    lens = t.map(lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
+    lens = map_distinct(t, lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
     c = _comparator(view, node)
     if isinstance(c, pd.Series):
-        c = as_text(c).map(lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
+        c = map_distinct(as_text(c), lambda x: len(x) if isinstance(x, str) else np.nan).to_numpy(dtype=float)
     else:
         c = float(c)
     return lens, c
@@ -411,7 +405,7 @@ def _equals_string_part(view: View, node: dict) -> np.ndarray:
         m = pattern.search(x)
         return (m.group(1) if m.groups() else m.group(0)) if m else np.nan
     if isinstance(c, pd.Series):
-        c = as_text(c).map(part)
+        c = map_distinct(as_text(c), part)
     else:
         c = part(text_of(c))
     t = _target(view, node)
@@ -437,7 +431,7 @@ def _date_parts(x: Any) -> tuple | None:
     return tuple(int(g) if g is not None else None for g in groups)
 
 
-def _date_key(x: Any, component: str | None) -> Any:
+def date_key(x: Any, component: str | None) -> Any:
     p = _date_parts(x)
     if p is None:
         return None
@@ -456,7 +450,7 @@ def _date_compare(op: Callable) -> Operator:
         c = as_text(c) if isinstance(c, pd.Series) else pd.Series([text_of(c)] * view.n, index=t.index, dtype=object)
         pairs = pd.DataFrame({"a": t.astype(object), "b": c.astype(object)}).fillna("")
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
-        res = np.array([_date_test(_date_key(a, comp), _date_key(b, comp), op) for a, b in uniques], dtype=bool)
+        res = np.array([_date_test(date_key(a, comp), date_key(b, comp), op) for a, b in uniques], dtype=bool)
         return res[codes] if len(codes) else np.zeros(0, dtype=bool)
     return compare
 
@@ -464,8 +458,6 @@ def _date_compare(op: Callable) -> Operator:
 def _date_test(a: Any, b: Any, op: Callable) -> bool:
     return a is not None and b is not None and op(a, b)
 
-
-import operator as _op  # noqa: E402
 
 OPERATORS["date_equal_to"] = _date_compare(_op.eq)
 OPERATORS["date_not_equal_to"] = _date_compare(_op.ne)
@@ -554,9 +546,11 @@ def _group_keys(frame: pd.DataFrame, cols: list[str], regex: str | None = None) 
         for c in cols:
             sample = sub[c][sub[c] != "\0null"]
             if len(sample) and isinstance(sample.iloc[0], str) and pattern.match(sample.iloc[0]):
-                sub[c] = sub[c].map(lambda x: (m.group(0) if (m := pattern.match(x)) else x)
+                sub[c] = map_distinct(sub[c], lambda x: (m.group(0) if (m := pattern.match(x)) else x)
                                     if isinstance(x, str) and x != "\0null" else x)
-    return sub.map(lambda x: text_of(x) if isinstance(x, float) else x)
+    for c in sub.columns:
+        sub[c] = map_distinct(sub[c], lambda x: text_of(x) if isinstance(x, float) else x)
+    return sub
 
 
 @operator("is_unique_set")
@@ -608,8 +602,9 @@ def _inconsistent(view: View, node: dict) -> np.ndarray:
         raise Absent(target)
     groups = _columns(view, node.get("value"))
     keys = _group_keys(view.frame, groups + [target])
-    # every record of a group holding more than one value (null counts as a value), as the
-    # published test results expect
+    # every record of a group holding more than one value (null counts as a value), as the published
+    # results of CORE-000612/000699 expect (docs/check_operator.md now describes flagging only the
+    # minority records, which CORE-000142's results follow: the two cannot both pass)
     nunique = keys.groupby(groups, dropna=False)[target].transform("nunique")
     return (nunique > 1).to_numpy()
 
@@ -673,30 +668,56 @@ _negate("non_empty_within_except_last_row", "empty_within_except_last_row")
 
 @operator("target_is_sorted_by")
 def _target_sorted(view: View, node: dict) -> np.ndarray:
+    """Within each group, the target's order (numeric) is the order of the `value` sort keys."""
     target = view.resolve(node["name"])
     within = _columns(view, node.get("within"))
-    specs = node.get("value") or []
     f = view.frame
     if target not in f.columns:
         raise Absent(target)
     by, asc = [], []
-    for spec in specs:
+    for spec in node.get("value") or []:
         col = view.resolve(spec["name"])
         if col not in f.columns:
             raise Absent(col)
         by.append(col)
         asc.append(spec.get("sort_order", "asc") == "asc")
-    ok = np.ones(view.n, dtype=bool)
-    tkey = pd.to_numeric(f[target], errors="coerce")
-    for _, idx in (f.groupby(within, sort=False).groups.items() if within else [(None, f.index)]):
-        sub = f.loc[idx]
-        expected = sub.sort_values(by, ascending=asc, kind="stable", na_position="last").index
-        actual = tkey.loc[idx].sort_values(kind="stable").index
-        pos = {r: i for i, r in enumerate(expected)}
-        ranks = {r: i for i, r in enumerate(actual)}
-        for r in idx:
-            ok[f.index.get_loc(r)] = pos[r] == ranks[r]
+    work = pd.DataFrame({"__t": pd.to_numeric(f[target], errors="coerce").to_numpy()}, index=f.index)
+    for c in within:
+        work[c] = f[c].astype(object).where(f[c].notna(), "")
+    for i, c in enumerate(by):
+        work[f"__k{i}"] = f[c].where(~pd.Series(is_empty(f[c]), index=f.index))
+    keys = [f"__k{i}" for i in range(len(by))]
+    expected = work.sort_values(within + keys, ascending=[True] * len(within) + asc, kind="stable",
+                                na_position="last")
+    actual = work.sort_values(within + ["__t"], kind="stable", na_position="last")
+    exp_pos = expected.groupby(within, sort=False).cumcount() if within else pd.Series(
+        np.arange(len(expected)), index=expected.index)
+    act_pos = actual.groupby(within, sort=False).cumcount() if within else pd.Series(
+        np.arange(len(actual)), index=actual.index)
+    ok = (exp_pos.reindex(f.index) == act_pos.reindex(f.index)).to_numpy().copy()
+    for c in by:
+        ok &= ~_overlapping_dates(f[c], work[within] if within else None)
     return ok
+
+
+def _overlapping_dates(values: pd.Series, groups: pd.DataFrame | None) -> np.ndarray:
+    """Rows whose date cannot be ordered against another of its group: a partial date (2005-10) and a
+    more precise one inside it (2005-10-08) are both flagged (docs/check_operator.md)."""
+    text = as_text(values).where(lambda x: map_distinct(x, lambda v: isinstance(v, str) and v != "").astype(bool))
+    g = groups.astype(str).agg("\x1f".join, axis=1) if groups is not None and len(groups.columns) else \
+        pd.Series("", index=values.index)
+    rows = pd.DataFrame({"g": g, "v": text}).dropna()
+    partial = rows[rows["v"].str.fullmatch(r"\d{4}(-\d{2})?")]
+    if partial.empty:
+        return np.zeros(len(values), dtype=bool)
+    pairs = partial.reset_index().merge(rows.reset_index(), on="g", suffixes=("_p", "_o"))
+    inside = pd.Series(False, index=pairs.index)
+    for n in (4, 7):                                       # YYYY and YYYY-MM partial dates
+        sel = pairs["v_p"].str.len() == n
+        inside[sel] = pairs.loc[sel, "v_o"].str[:n] == pairs.loc[sel, "v_p"]
+    hit = pairs[(pairs["v_o"] != pairs["v_p"]) & inside]
+    flagged = set(hit["index_p"]) | set(hit["index_o"])
+    return values.index.isin(list(flagged))
 
 
 _negate("target_is_not_sorted_by", "target_is_sorted_by")

@@ -46,7 +46,12 @@ class OpenRulesOutcome:
 
 def run_open_rules(config: OpenRulesConfig, study: StudyData) -> OpenRulesOutcome:
     started = time.perf_counter()
-    book = load_rulebook(config.folder).select(list(config.ids))
+    full = load_rulebook(config.folder)
+    book = full.select(list(config.ids))
+    known = {r.id for r in full.rules}
+    for rule_id in sorted(set(config.not_applicable) - known):     # a typo must not pass silently
+        book.problems.append(RuleProblem(full.folder, rule_id, f"validation: not_applicable names {rule_id}, "
+                                         f"which is not a rule of {full.folder}"))
     runs, not_run = [], {}
     for rule in book.rules:
         if rule.id in config.not_applicable:

@@ -27,8 +27,17 @@ class StudyDataset:
 
     @cached_property
     def size(self) -> float:
-        """Bytes of the data in memory (stand-in for the file size of dataset_size)."""
-        return float(self.frame.memory_usage(deep=True).sum())
+        """Bytes of the dataset as an XPT file would hold them (records x declared lengths; Num 8 bytes),
+        the stand-in for dataset_size; the longest value stands in for an undeclared Char length."""
+        width = 0
+        for c in self.frame.columns:
+            if self.types.get(c) == "Num":
+                width += 8
+            elif c in self.lengths:
+                width += int(self.lengths[c])
+            else:
+                width += int(self.frame[c].astype(str).str.len().max() or 1) if len(self.frame) else 1
+        return float(width * len(self.frame))
 
     @cached_property
     def domain(self) -> str:

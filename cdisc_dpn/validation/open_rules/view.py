@@ -130,6 +130,18 @@ def per_value(s: pd.Series, fn: Callable[[np.ndarray], np.ndarray], null_result:
     return np.where(codes >= 0, res[np.maximum(codes, 0)], null_result)
 
 
+def map_distinct(s: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """`fn` applied once per distinct value (null included once), spread back to every row."""
+    obj = s.astype(object)
+    try:
+        codes, uniques = pd.factorize(obj, use_na_sentinel=False)
+    except TypeError:                                    # unhashable values (lists)
+        return obj.map(fn)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = [fn(u) for u in uniques]
+    return pd.Series(out[codes], index=s.index, dtype=object)
+
+
 def text_of(x: Any) -> str:
     """Numbers as CORE prints them for string operators: 1.0 -> '1'."""
     if isinstance(x, float):
@@ -140,7 +152,7 @@ def text_of(x: Any) -> str:
 def as_text(s: pd.Series) -> pd.Series:
     """A column as text with nulls kept as NaN (numbers 1.0 -> '1')."""
     if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.map(lambda x: np.nan if pd.isna(x) else text_of(float(x)), na_action="ignore").astype(object)
+        return map_distinct(s, lambda x: np.nan if pd.isna(x) else text_of(float(x)))
     return s.astype(object)
 
 
