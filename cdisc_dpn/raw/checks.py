@@ -28,12 +28,12 @@ def check_subjects_enrolled(study: StudySpec, raw: dict[str, RawTable]) -> list[
             continue
         subjects = table.frame[col].astype(str).str.strip()
         stray = table.frame[(subjects != "") & ~subjects.isin(known)]
-        for _, row in stray.head(50).iterrows():
+        for subject, source_row in zip(stray[col], stray[SOURCE_ROW]):      # every row: each is a query
             findings.append(Finding(
                 "RAW-SUBJECT-NOT-ENROLLED", Severity.ERROR,
-                f"subject {row[col]!r} is in form {name!r} but not in the enrolment form {enrol.form!r}",
-                stage="read", file=table.path.name, source_row=int(row[SOURCE_ROW]), column=col,
-                value=str(row[col]), fix="correct the subject number or add the subject to the enrolment export"))
+                f"subject {subject!r} is in form {name!r} but not in the enrolment form {enrol.form!r}",
+                stage="read", file=table.path.name, source_row=int(source_row), column=col,
+                value=str(subject), fix="correct the subject number or add the subject to the enrolment export"))
     return findings
 
 
@@ -45,12 +45,15 @@ def check_duplicate_records(raw: dict[str, RawTable]) -> list[Finding]:
         if data.empty:
             continue
         dup = data.duplicated(keep="first")
-        for idx in data.index[dup][:50]:
-            first = data.index[(data == data.loc[idx]).all(axis=1)][0]
+        if not dup.any():
+            continue
+        # every duplicate is listed (each is a query), with the row it repeats: one pass over groups
+        group = data.groupby(list(data.columns), dropna=False, sort=False).ngroup()
+        first_row = table.frame[SOURCE_ROW].groupby(group.values).transform("first")
+        for row, first in zip(table.frame.loc[dup, SOURCE_ROW], first_row[dup.values]):
             findings.append(Finding(
-                "RAW-DUPLICATE-ROW", Severity.WARNING,
-                f"row duplicates row {int(table.frame.at[first, SOURCE_ROW])} in every column",
-                stage="read", file=table.path.name, source_row=int(table.frame.at[idx, SOURCE_ROW]),
+                "RAW-DUPLICATE-ROW", Severity.WARNING, f"row duplicates row {int(first)} in every column",
+                stage="read", file=table.path.name, source_row=int(row),
                 fix="remove the duplicate from the EDC export or confirm it is a real repeated record"))
     return findings
 
@@ -81,7 +84,7 @@ def check_unused_columns(specs, raw: dict[str, RawTable]) -> list[Finding]:
             findings.append(Finding(
                 "RAW-COLUMN-UNUSED", Severity.NOTICE,
                 f"{len(unused)} column(s) of form {name!r} are not used by any dataset spec: {', '.join(unused)}",
-                stage="read", file=table.path.name, row=None, column=unused[0],
+                stage="read", file=table.path.name, row=None, column=unused[0], value=", ".join(unused),
                 fix="map them (a variable or a SUPP-- qualifier) or confirm they are operational fields"))
     return findings
 

@@ -199,9 +199,11 @@ def _gx_findings(outcome: Outcome, ds: _Dataset, collector: _Collector) -> None:
     fields: dict[str, Any] = {"dataset": ds.name, "variable": variable, **(meta.get("params") or {})}
     result = outcome.result
     if outcome.exception is not None:
-        message = f"expectation {outcome.type} on {ds.name}.{variable or ''} could not run: {outcome.exception}"
+        # the library's exception text is for a bug report (extra.internal_error), not for the message
+        message = (f"expectation {outcome.type} on {ds.name}.{variable or ''} could not run, so this check "
+                   f"was not made; please report it with report.json")
         collector.add(rc, ds.name, 1, [_finding("VAL-GX-EXCEPTION", Severity.NOTICE, message, ds, variable, -1,
-                                                None, spec)])
+                                                None, spec, extra={"internal_error": str(outcome.exception)})])
         return
     rows = result.get("unexpected_index_list")
     if rows is None:
@@ -398,6 +400,8 @@ def _run_open_rules(config, datasets: Mapping[str, _Dataset], lengths: Mapping[s
             for hit in hits[: collector.catalogue.max_rows]:
                 named = [(k, v) for k, v in hit.values if not k.startswith("$") and "." not in k]
                 variable, value = named[0] if named else (None, None)
+                if variable == "variable_name" and value:      # metadata checks name the variable concerned
+                    variable, value = str(value), dict(named).get("variable_value", value)
                 spec = ds.spec_where(variable) if ds is not None else (where, None)
                 f = _finding(rule.id, severity, f"{rule.id} ({ids}): {message_of(rule, hit)}", ds, variable,
                              (hit.record - 1) if hit.record else -1, value, spec,
