@@ -1,0 +1,172 @@
+"""Import graph of cdisc_dpn, read statically from the source (ast), so that the layers stay one-way.
+
+Every `import` / `from ... import` counts, including those inside functions: a deferred import is
+still a dependency, it only hides it from the import-time cycle detector.
+Units are the subpackages (cdisc_dpn/mapping/ ...) and the top-level modules (cdisc_dpn/errors.py ...).
+Run `python tests/test_layers.py` to print the graph.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "cdisc_dpn"
+PACKAGE = PACKAGE_DIR.name
+
+#: Strongly connected components measured before issue 17 (two-way pairs: derive<->mapping, the
+#: algorithm modules register themselves into mapping by side effect; mapping<->spec, spec.checks asks
+#: mapping.registry for the algorithm table; spec<->terminology, terminology.ct takes
+#: spec.model.StudyTerminology; errors<->finding_codes, errors.code_description reads the catalogue).
+#: raw joins the big component through mapping -> raw -> spec -> mapping. This list only ever shrinks.
+KNOWN_CYCLES: set[tuple[str, ...]] = {
+    ("derive", "mapping", "raw", "spec", "terminology"),
+    ("errors", "finding_codes"),
+}
+
+
+def _module_name(path: Path) -> tuple[list[str], bool]:
+    parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    return (parts[:-1] if is_package else parts), is_package
+
+
+def _unit(dotted: str) -> str:
+    """cdisc_dpn.mapping.engine -> mapping; cdisc_dpn.errors -> errors; cdisc_dpn -> __init__."""
+    parts = dotted.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _is_unit(name: str) -> bool:
+    return (PACKAGE_DIR / name).is_dir() or (PACKAGE_DIR / f"{name}.py").is_file()
+
+
+def _imported_modules(node: ast.AST, parts: list[str], is_package: bool) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    if node.level:
+        base = parts if is_package else parts[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        module = ".".join(base + ([node.module] if node.module else []))
+    else:
+        module = node.module or ""
+    if module == PACKAGE:   # `from cdisc_dpn import errors` names a unit; `import __version__` the package
+        return [f"{PACKAGE}.{a.name}" if _is_unit(a.name) else PACKAGE for a in node.names]
+    return [module]
+
+
+def import_edges() -> dict[tuple[str, str], list[str]]:
+    """(importer unit, imported unit) -> the places ("cdisc_dpn/x/y.py:12") that make the edge."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        parts, is_package = _module_name(path)
+        source = _unit(".".join(parts))
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            for module in _imported_modules(node, parts, is_package):
+                if module != PACKAGE and not module.startswith(PACKAGE + "."):
+                    continue
+                target = _unit(module)
+                if target != source:
+                    where = f"{path.relative_to(PACKAGE_DIR.parent)}:{node.lineno}"
+                    edges.setdefault((source, target), []).append(where)
+    return edges
+
+
+def units() -> list[str]:
+    found = {p.stem for p in PACKAGE_DIR.glob("*.py")}
+    found |= {p.name for p in PACKAGE_DIR.iterdir() if (p / "__init__.py").is_file()}
+    return sorted(found)
+
+
+def cycles(edges) -> set[tuple[str, ...]]:
+    """Strongly connected components of more than one unit, each as a sorted tuple (Tarjan)."""
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+        graph.setdefault(b, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: set[tuple[str, ...]] = set()
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.add(tuple(sorted(component)))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def two_way_pairs(edges) -> set[tuple[str, str]]:
+    return {tuple(sorted((a, b))) for a, b in edges if (b, a) in edges}
+
+
+def render(edges) -> str:
+    lines = []
+    for source in units():
+        targets = sorted(b for a, b in edges if a == source)
+        lines.append(f"{source} -> {', '.join(targets) if targets else '(nothing)'}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- tests
+def test_graph_is_read_from_real_source():
+    edges = import_edges()
+    assert ("pipeline", "mapping") in edges     # pipeline.py runs the mapping stage
+    assert ("cli", "pipeline") in edges
+    assert all(not a.startswith("_") or a == "__init__" for a, _ in edges)
+
+
+def test_deferred_imports_count(tmp_path):
+    """An import inside a function body is an edge like a top-level one."""
+    tree = ast.parse("def f():\n    from cdisc_dpn.spec import model\n")
+    found = [m for node in ast.walk(tree) for m in _imported_modules(node, ["cdisc_dpn", "raw", "x"], False)]
+    assert found == ["cdisc_dpn.spec"]
+
+
+def test_relative_imports_resolve():
+    tree = ast.parse("from ..spec.model import X\nfrom . import y\n")
+    found = [m for node in ast.walk(tree) for m in _imported_modules(node, ["cdisc_dpn", "raw", "x"], False)]
+    assert found == ["cdisc_dpn.spec.model", "cdisc_dpn.raw"]
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({("a", "b"): [], ("b", "c"): [], ("c", "a"): [], ("c", "d"): []}) == {("a", "b", "c")}
+
+
+def test_no_new_import_cycles():
+    edges = import_edges()
+    found = cycles(edges)
+    print("\n" + render(edges))
+    print("cycles:", sorted(found))
+    new = {c for c in found if not any(set(c) <= set(k) for k in KNOWN_CYCLES)}
+    assert not new, f"new import cycles: {sorted(new)}; two-way pairs: {sorted(two_way_pairs(edges))}"
+
+
+if __name__ == "__main__":
+    graph = import_edges()
+    print(render(graph))
+    print("cycles:", sorted(cycles(graph)))
+    print("two-way pairs:", sorted(two_way_pairs(graph)))
