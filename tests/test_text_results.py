@@ -20,7 +20,7 @@ from cdisc_dpn.define import datatypes as dt  # noqa: E402
 from cdisc_dpn.define.checks import check_xsd  # noqa: E402
 from cdisc_dpn.define.xmlns import NS  # noqa: E402
 from cdisc_dpn.derive.units import UnitTable, convert_result  # noqa: E402
-from cdisc_dpn.mapping.frames import DomainFrame  # noqa: E402
+from cdisc_dpn.frames import DomainFrame  # noqa: E402
 from cdisc_dpn.spec.model import StudyTerminology, UnitConversion  # noqa: E402
 from cdisc_dpn.validation import validate_domains  # noqa: E402
 from cdisc_dpn.xpt.checks import check_dataset  # noqa: E402

@@ -8,7 +8,7 @@ import pandas as pd
 
 from cdisc_dpn.distinct import on_distinct
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs
 from cdisc_dpn.terminology import Terminology
