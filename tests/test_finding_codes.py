@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cdisc_dpn.errors import code_description
+from cdisc_dpn.finding_codes import code_description
 from cdisc_dpn.finding_codes import (STAGES, CatalogueError, anchor, finding_codes, load_catalogue_yaml,
                                      parse_finding_codes)
 from cdisc_dpn.findings_doc import DOC_PATH, render_findings_doc
