@@ -20,7 +20,7 @@ from typing import Callable
 from cdisc_dpn import __version__
 from cdisc_dpn.cascade import group_consequences
 from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, count_by_severity
-from cdisc_dpn.mapping.context import RunSettings
+from cdisc_dpn.derive.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.mapping.ledger import UNACCOUNTED, build_ledger

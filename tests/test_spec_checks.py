@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cdisc_dpn.errors import Severity, SpecError
-from cdisc_dpn.mapping.registry import Algorithm
+from cdisc_dpn.derive.catalogue import Algorithm
 from cdisc_dpn.spec import checks
 from cdisc_dpn.spec.checks import check_specs
 from cdisc_dpn.spec.loader import load_specs

@@ -158,7 +158,7 @@ def test_mapping_engine_takes_any_text_in_numeric_items(items):
 
     from test_mapping_engine import DM, EX, FILES, QS, STUDY
 
-    from cdisc_dpn.mapping.context import RunSettings
+    from cdisc_dpn.derive.context import RunSettings
     from cdisc_dpn.mapping.engine import map_study
     from cdisc_dpn.raw.readers import read_form
     from cdisc_dpn.spec.loader import load_specs

@@ -164,7 +164,7 @@ def check_algorithm_references(specs: Specs) -> list[Finding]:
 
 
 def _registry() -> tuple[AlgorithmTable | None, list[Finding]]:
-    from cdisc_dpn.mapping import registry
+    from cdisc_dpn.derive import catalogue as registry
     try:
         return registry.known_algorithms(), []
     except ImportError as exc:  # the algorithm modules are still being written
