@@ -222,6 +222,15 @@ def test_no_import_cycles():
     assert not found, f"import cycles: {sorted(found)}; two-way pairs: {sorted(two_way_pairs(edges))}"
 
 
+def test_docs_show_the_current_graph():
+    """docs/architecture.md carries the generated graph; regenerate it with `python tests/test_layers.py`."""
+    doc = (PACKAGE_DIR.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = doc.split("```text\n", 1)[1].split("```", 1)[0]
+    assert block.strip() == render(import_edges()), "docs/architecture.md: the import graph is out of date"
+    for (a, b) in ALLOWED_UPWARD:
+        assert f"`{a} -> {b}`" in doc, f"docs/architecture.md does not explain the allowed edge {a} -> {b}"
+
+
 if __name__ == "__main__":
     graph = import_edges()
     print(render(graph))
