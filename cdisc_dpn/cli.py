@@ -60,6 +60,13 @@ class IsoDateTime(click.ParamType):
         return text if "T" in text else f"{text}T00:00:00"
 
 
+def _algorithm_catalogue():
+    """The algorithm table the spec checks need (spec sits below the catalogue, so it is passed in)."""
+    from cdisc_dpn.derive.catalogue import known_algorithms
+
+    return known_algorithms()
+
+
 def _unwritable(folder: Path) -> str | None:
     from cdisc_dpn.output_folder import writable_problem
 
@@ -306,7 +313,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
         if study_dir is not None:
             from cdisc_dpn.spec.loader import load_specs
 
-            specs, _ = load_specs(study_dir)
+            specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
         if not dataset_files(folder):
             click.secho(f"error: no dataset files (.xpt, .json, .ndjson, .csv) in {folder}", fg="red", err=True)
             sys.exit(EXIT_INPUT)
@@ -361,7 +368,7 @@ def define(study_dir: Path, data_dir: Path, out_file: Path, created: str | None)
     import pandas as pd
 
     try:
-        specs, _ = load_specs(study_dir)
+        specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
         terminology = load_terminology(specs.terminology)
         all_specs = {d.name: d for d in specs.datasets}
         all_specs.update({d.supp_name: supp_dataset_spec(d) for d in specs.datasets if d.supplemental})
@@ -406,7 +413,7 @@ def spec_check(study_dir: Path, raw_dir: Path | None) -> None:
     from cdisc_dpn.spec.loader import load_specs
 
     try:
-        specs, findings = load_specs(study_dir)
+        specs, findings = load_specs(study_dir, algorithms=_algorithm_catalogue())
     except SpecError as exc:
         click.secho(f"error: {exc} ({len(exc.findings)} problem(s))", fg="red", err=True)
         _echo_findings(exc.findings, limit=500)
@@ -460,7 +467,7 @@ def spec_import(xlsx: Path, out_dir: Path) -> None:
 
     warnings: list[Finding] = []
     try:
-        written = import_workbook(xlsx, out_dir, findings=warnings)
+        written = import_workbook(xlsx, out_dir, findings=warnings, algorithms=_algorithm_catalogue())
     except CdiscDpnError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         _echo_findings(exc.findings, limit=500)
@@ -481,7 +488,7 @@ def suites(study_dir: Path, out_dir: Path) -> None:
     from cdisc_dpn.validation import write_suites
 
     try:
-        specs, _ = load_specs(study_dir)
+        specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
     except CdiscDpnError as exc:
         _fail(exc)
     paths = write_suites(specs, load_terminology(specs.terminology), out_dir)
