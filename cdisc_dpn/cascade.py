@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.mapping.engine import computation_order, datasets_read_by, referenced_variables
-from cdisc_dpn.mapping.registry import get_algorithm
+from cdisc_dpn.derive.catalogue import get_algorithm
 from cdisc_dpn.spec.model import DatasetSpec, Specs
 
 #: SUPP-- variables that identify the parent record: wrong when a parent key variable is empty

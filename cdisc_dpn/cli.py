@@ -60,6 +60,13 @@ class IsoDateTime(click.ParamType):
         return text if "T" in text else f"{text}T00:00:00"
 
 
+def _algorithm_catalogue():
+    """The algorithm table the spec checks need (spec sits below the catalogue, so it is passed in)."""
+    from cdisc_dpn.derive.catalogue import known_algorithms
+
+    return known_algorithms()
+
+
 def _unwritable(folder: Path) -> str | None:
     from cdisc_dpn.output_folder import writable_problem
 
@@ -306,7 +313,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
         if study_dir is not None:
             from cdisc_dpn.spec.loader import load_specs
 
-            specs, _ = load_specs(study_dir)
+            specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
         if not dataset_files(folder):
             click.secho(f"error: no dataset files (.xpt, .json, .ndjson, .csv) in {folder}", fg="red", err=True)
             sys.exit(EXIT_INPUT)
@@ -354,7 +361,7 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
 def define(study_dir: Path, data_dir: Path, out_file: Path, created: str | None) -> None:
     """Build define.xml (+ define.html) from the specs and the written datasets."""
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
-    from cdisc_dpn.mapping.frames import DomainFrame
+    from cdisc_dpn.frames import DomainFrame
     from cdisc_dpn.spec.loader import load_specs
     from cdisc_dpn.spec.supp import supp_dataset_spec
     from cdisc_dpn.terminology import load_terminology
@@ -362,7 +369,7 @@ def define(study_dir: Path, data_dir: Path, out_file: Path, created: str | None)
     import pandas as pd
 
     try:
-        specs, _ = load_specs(study_dir)
+        specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
         terminology = load_terminology(specs.terminology)
         all_specs = {d.name: d for d in specs.datasets}
         all_specs.update({d.supp_name: supp_dataset_spec(d) for d in specs.datasets if d.supplemental})
@@ -407,7 +414,7 @@ def spec_check(study_dir: Path, raw_dir: Path | None) -> None:
     from cdisc_dpn.spec.loader import load_specs
 
     try:
-        specs, findings = load_specs(study_dir)
+        specs, findings = load_specs(study_dir, algorithms=_algorithm_catalogue())
     except SpecError as exc:
         click.secho(f"error: {exc} ({len(exc.findings)} problem(s))", fg="red", err=True)
         _echo_findings(exc.findings, limit=500)
@@ -461,7 +468,7 @@ def spec_import(xlsx: Path, out_dir: Path) -> None:
 
     warnings: list[Finding] = []
     try:
-        written = import_workbook(xlsx, out_dir, findings=warnings)
+        written = import_workbook(xlsx, out_dir, findings=warnings, algorithms=_algorithm_catalogue())
     except CdiscDpnError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         _echo_findings(exc.findings, limit=500)
@@ -482,7 +489,7 @@ def suites(study_dir: Path, out_dir: Path) -> None:
     from cdisc_dpn.validation import write_suites
 
     try:
-        specs, _ = load_specs(study_dir)
+        specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
     except CdiscDpnError as exc:
         _fail(exc)
     paths = write_suites(specs, load_terminology(specs.terminology), out_dir)

@@ -97,14 +97,6 @@ class Finding:
         return text
 
 
-def code_description(code: str) -> str:
-    """What a conversion finding code means (cdisc_dpn/finding_codes.yaml); "" when not described."""
-    from cdisc_dpn.finding_codes import finding_codes   # the catalogue imports Severity from here
-
-    entry = finding_codes().get(code)
-    return entry.meaning if entry is not None else ""
-
-
 def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
     counts = {s.value: 0 for s in Severity}
     for f in findings:

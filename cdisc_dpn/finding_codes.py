@@ -91,6 +91,12 @@ def finding_codes() -> Mapping[str, FindingCode]:
     return parse_finding_codes(load_catalogue_yaml(CATALOGUE_FILE.read_text(encoding="utf-8")))
 
 
+def code_description(code: str) -> str:
+    """What a conversion finding code means (cdisc_dpn/finding_codes.yaml); "" when not described."""
+    entry = finding_codes().get(code)
+    return entry.meaning if entry is not None else ""
+
+
 def load_catalogue_yaml(text: str) -> object:
     """Safe YAML whose mappings refuse a repeated key (a second entry for a code must not hide the first)."""
     import yaml

@@ -19,11 +19,13 @@ from typing import Callable
 
 from cdisc_dpn import __version__
 from cdisc_dpn.cascade import group_consequences
-from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, code_description, count_by_severity
-from cdisc_dpn.mapping.context import RunSettings
+from cdisc_dpn.errors import Finding, InputError, OutputError, Severity, count_by_severity
+from cdisc_dpn.derive.catalogue import known_algorithms
+from cdisc_dpn.derive.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
-from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.mapping.ledger import UNACCOUNTED, build_ledger
+from cdisc_dpn.finding_codes import code_description
 from cdisc_dpn.output_folder import FolderBusy, OutputClaim, claim_output, errors_folder, writable_problem
 from cdisc_dpn.raw.checks import check_duplicate_records, check_subjects_enrolled, check_unused_columns
 from cdisc_dpn.raw.readers import read_form
@@ -263,7 +265,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
         return time.perf_counter()
 
     t = stage("Loading mapping specs")
-    specs, spec_findings = load_specs(config.study_dir)
+    specs, spec_findings = load_specs(config.study_dir, algorithms=known_algorithms())
     findings.extend(spec_findings)
     check_rule_severities(specs)
     timings["specs"] = time.perf_counter() - t

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cdisc_dpn.mapping.context import RunSettings
+from cdisc_dpn.derive.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.spec.loader import load_specs

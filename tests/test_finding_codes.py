@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cdisc_dpn.errors import code_description
+from cdisc_dpn.finding_codes import code_description
 from cdisc_dpn.finding_codes import (STAGES, CatalogueError, anchor, finding_codes, load_catalogue_yaml,
                                      parse_finding_codes)
 from cdisc_dpn.findings_doc import DOC_PATH, render_findings_doc
@@ -285,7 +285,7 @@ def test_the_scan_finds_the_known_emitters(scan):
     assert any(s.file == "cdisc_dpn/pipeline.py" for s in by_code["RUN-OUTPUT-FOLDER"])        # Finding(...)
     assert any(s.expression == "<default 'MAP-SPEC'>" for s in by_code["MAP-SPEC"])               # default
     assert any(s.file == "cdisc_dpn/derive/records.py" for s in by_code["DRV-TOTAL-MISMATCH"])  # code 2nd
-    assert any(s.file == "cdisc_dpn/mapping/algorithms.py" for s in by_code["MAP-TERM"])         # ctx.report
+    assert any(s.file == "cdisc_dpn/derive/general.py" for s in by_code["MAP-TERM"])         # ctx.report
     assert {"DSJ-ITEMOID-DUP", "DSJ-NAME-DUP"} <= set(by_code)                                  # for-tuple
     assert by_code["MAP-TERM"][0].stage == "map" and by_code["READ-CSV"][0].severity == "error"
     assert "DD-MON-YYYY" not in by_code and "UTF-8" not in by_code

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cdisc_dpn.mapping.context import RunSettings
+from cdisc_dpn.derive.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.ledger import build_ledger
 from cdisc_dpn.raw.readers import read_form
@@ -219,7 +219,7 @@ def test_qualifier_reading_a_dataset_level_variable_waits_for_it(tiny):
 def test_concat_joins_parts_and_skips_empty_ones():
     import pandas as pd
 
-    from cdisc_dpn.mapping.algorithms import concat
+    from cdisc_dpn.derive.general import concat
 
     class Ctx:
         src = pd.DataFrame(index=range(3))

@@ -48,7 +48,7 @@ def test_epoch_of_a_record_without_subject_is_empty():
 def test_lookup_does_not_pair_empty_keys():
     from types import SimpleNamespace
 
-    from cdisc_dpn.mapping.algorithms import lookup
+    from cdisc_dpn.derive.general import lookup
 
     rand = _table("rand", {"SUBJECT": ["01", ""], "ARM": ["A", "WRONG"]})
     src = pd.DataFrame({"SUBJECT": ["01", "", "02"]})

@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 
 from cdisc_dpn.errors import Severity, SpecError
-from cdisc_dpn.mapping.registry import Algorithm
-from cdisc_dpn.spec import checks
+from cdisc_dpn.derive.catalogue import Algorithm
+from cdisc_dpn.derive.catalogue import known_algorithms
 from cdisc_dpn.spec.checks import check_specs
 from cdisc_dpn.spec.loader import load_specs
 
 FIXTURE = Path(__file__).parent / "fixtures" / "specs" / "minimal"
-ORIGINAL_REGISTRY = checks._registry
 
 
 def _algo(name: str, required=(), optional=(), kind="variable") -> Algorithm:
@@ -31,11 +30,6 @@ FAKE_ALGORITHMS = {a.name: a for a in (
     _algo("lookup", required=("form", "key", "value"), optional=("on", "first")),
     _algo("trial_arms", kind="source"),
 )}
-
-
-@pytest.fixture(autouse=True)
-def fake_registry(monkeypatch):
-    monkeypatch.setattr(checks, "_registry", lambda: (FAKE_ALGORITHMS, []))
 
 
 @pytest.fixture()
@@ -58,7 +52,7 @@ def line_of(path: Path, needle: str, nth: int = 1) -> int:
 
 def findings_of(spec_dir: Path, severity: Severity | None = Severity.ERROR) -> list:
     specs, _ = load_specs(spec_dir, semantic_checks=False)
-    found = check_specs(specs)
+    found = check_specs(specs, FAKE_ALGORITHMS)
     return [f for f in found if severity is None or f.severity is severity]
 
 
@@ -127,7 +121,7 @@ def test_label_and_type_differing_are_warnings(spec_dir):
     assert "Gender" in label.message and label.fix == "use label: Sex"
     assert only(warnings, "SPEC-VAR-TYPE").variable == "VSSEQ"
     # warnings do not stop the loader
-    load_specs(spec_dir)
+    load_specs(spec_dir, algorithms=FAKE_ALGORITHMS)
 
 
 def test_unknown_codelist(spec_dir):
@@ -245,7 +239,7 @@ def test_all_mistakes_in_one_spec_error(spec_dir):
     edit(spec_dir / "dm.yaml", "    codelist: RACE\n", "    codelist: RACEX\n")
     edit(spec_dir / "vs.yaml", "    sponsor_defined: true\n", "")
     with pytest.raises(SpecError) as info:
-        load_specs(spec_dir)
+        load_specs(spec_dir, algorithms=FAKE_ALGORITHMS)
     errors = [f for f in info.value.findings if f.severity is Severity.ERROR]
     assert sorted(f.code for f in errors) == ["SPEC-CODELIST-UNKNOWN", "SPEC-FORM-UNDECLARED",
                                               "SPEC-VAR-NOT-IN-SDTMIG"]
@@ -262,8 +256,7 @@ def test_explicit_algorithm_table(spec_dir):
 def test_real_registry_is_complete_so_algorithm_names_are_always_checked():
     # The installed package must give the spec checks its whole algorithm table; the notice path
     # (registry unavailable) is only for a broken install, so here it is a failure.
-    table, notes = ORIGINAL_REGISTRY()
-    assert notes == []
+    table = known_algorithms()
     assert {"assign", "recode", "iso_date", "usubjid", "seq", "study_day", "epoch"} <= set(table)
 
 
@@ -273,12 +266,17 @@ def test_algorithm_of_the_wrong_kind(spec_dir):
     assert "trial_arms" in f.fix
 
 
-def test_fixture_is_clean_with_the_real_registry(monkeypatch, spec_dir):
-    monkeypatch.setattr(checks, "_registry", ORIGINAL_REGISTRY)
+def test_without_a_catalogue_algorithms_are_not_checked_and_a_notice_says_so(spec_dir):
+    edit(spec_dir / "ta.yaml", "generate: trial_arms", "generate: no_such_algorithm")
     specs, _ = load_specs(spec_dir, semantic_checks=False)
     found = check_specs(specs)
-    if found and found[0].code == "SPEC-ALGO-REGISTRY":
-        pytest.fail(found[0].message)
+    assert [(f.code, f.severity) for f in found] == [("SPEC-ALGO-REGISTRY", Severity.NOTICE)]
+    assert "not checked" in found[0].message
+
+
+def test_fixture_is_clean_with_the_real_registry(spec_dir):
+    specs, _ = load_specs(spec_dir, semantic_checks=False)
+    found = check_specs(specs, known_algorithms())
     assert [f.render() for f in found] == []
 
 
@@ -307,9 +305,7 @@ def test_every_registered_algorithm_is_documented_with_a_valid_example():
 
     import yaml
     text = DOCS.read_text(encoding="utf-8")
-    table, notes = ORIGINAL_REGISTRY()
-    if table is None:
-        pytest.fail(notes[0].message)
+    table = known_algorithms()
     sections = dict(re.findall(r"^### `([a-z0-9_]+)`\n(.*?)(?=^### |\Z)", text, flags=re.S | re.M))
     assert set(table) <= set(sections), f"undocumented: {sorted(set(table) - set(sections))}"
     for name, algo in table.items():

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from cdisc_dpn.errors import Severity, SpecError
-from cdisc_dpn.mapping.registry import Algorithm
-from cdisc_dpn.spec import checks
+from cdisc_dpn.derive.catalogue import Algorithm
 from cdisc_dpn.spec.loader import load_specs
 from cdisc_dpn.spec.yamlsafe import load_yaml_with_lines
 
@@ -35,12 +34,6 @@ FAKE_ALGORITHMS = {a.name: a for a in (
 )}
 
 
-@pytest.fixture(autouse=True)
-def fake_registry(monkeypatch):
-    """Semantic checks run against a small fake registry, independent of the real algorithms."""
-    monkeypatch.setattr(checks, "_registry", lambda: (FAKE_ALGORITHMS, []))
-
-
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path.name}"
@@ -56,12 +49,12 @@ def line_of(path: Path, needle: str) -> int:
 
 def errors_of(spec_dir: Path) -> list:
     with pytest.raises(SpecError) as info:
-        load_specs(spec_dir)
+        load_specs(spec_dir, algorithms=FAKE_ALGORITHMS)
     return [f for f in info.value.findings if f.severity is Severity.ERROR]
 
 
 def test_fixture_loads_without_errors(spec_dir):
-    specs, findings = load_specs(spec_dir)
+    specs, findings = load_specs(spec_dir, algorithms=FAKE_ALGORITHMS)
     assert [f for f in findings if f.severity is Severity.ERROR] == []
     assert [d.name for d in specs.datasets] == ["DM", "VS", "TA"]
     assert specs.study.form("vitals").sheet == "Vitals"
@@ -99,7 +92,7 @@ def test_three_mistakes_give_three_findings_in_one_error(spec_dir):
     edit(dm, "    label: Sex\n", "    label: Gender\n")                    # warning only
     edit(dm, "  - name: SITEID\n", "  - name: SITEIDX\n")                  # not in SDTMIG + Req SITEID missing
     with pytest.raises(SpecError) as info:
-        load_specs(spec_dir)
+        load_specs(spec_dir, algorithms=FAKE_ALGORITHMS)
     findings = info.value.findings
     errors = sorted(f.code for f in findings if f.severity is Severity.ERROR)
     assert errors == sorted(["SPEC-FORM-UNDECLARED", "SPEC-ALGO-UNKNOWN", "SPEC-VAR-NOT-IN-SDTMIG",

@@ -20,7 +20,7 @@ from cdisc_dpn.define import datatypes as dt  # noqa: E402
 from cdisc_dpn.define.checks import check_xsd  # noqa: E402
 from cdisc_dpn.define.xmlns import NS  # noqa: E402
 from cdisc_dpn.derive.units import UnitTable, convert_result  # noqa: E402
-from cdisc_dpn.mapping.frames import DomainFrame  # noqa: E402
+from cdisc_dpn.frames import DomainFrame  # noqa: E402
 from cdisc_dpn.spec.model import StudyTerminology, UnitConversion  # noqa: E402
 from cdisc_dpn.validation import validate_domains  # noqa: E402
 from cdisc_dpn.xpt.checks import check_dataset  # noqa: E402
@@ -158,7 +158,7 @@ def test_mapping_engine_takes_any_text_in_numeric_items(items):
 
     from test_mapping_engine import DM, EX, FILES, QS, STUDY
 
-    from cdisc_dpn.mapping.context import RunSettings
+    from cdisc_dpn.derive.context import RunSettings
     from cdisc_dpn.mapping.engine import map_study
     from cdisc_dpn.raw.readers import read_form
     from cdisc_dpn.spec.loader import load_specs

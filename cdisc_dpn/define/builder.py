@@ -17,7 +17,7 @@ from lxml import etree
 import cdisc_dpn
 from cdisc_dpn.distinct import first_rows, on_distinct, value_codes
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, Specs, SuppQualifierSpec,
                                   ValueLevelSpec, VariableSpec, WhereCondition)
 from cdisc_dpn.spec.oids import item_group_oid, item_oid, method_oid, value_item_oid

@@ -22,7 +22,7 @@ import pandas as pd
 from lxml import etree
 
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.frames import DomainFrame
 
 from . import datatypes as dt
 from .writer import serialise

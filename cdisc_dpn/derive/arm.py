@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import DATASET, register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 from cdisc_dpn.terminology import normalise
 
 
-@register("arm_name", optional=("variable",), defaults={"variable": "ARMCD"})
 def arm_name(ctx: MappingContext, params: dict, var) -> pd.Series:
     """ARM / ACTARM: the arm description in study.yaml for the arm code variable."""
     names = {a.armcd: a.arm for a in ctx.specs.study.arms}
@@ -40,8 +38,6 @@ def derive_actual_arm(subjects: pd.Series, planned: pd.Series, exposures: pd.Dat
     return pd.Series(out, index=subjects.index, dtype=object)
 
 
-@register("actual_arm", required=("from", "treatment", "arms"), optional=("planned",), phase=DATASET,
-          defaults={"planned": "ARMCD"})
 def actual_arm(ctx: MappingContext, params: dict, var) -> pd.Series:
     """ACTARMCD from exposure rows: `arms` [{armcd, requires: [treatments]}] tried in order."""
     exposures = ctx.rows.get(str(params["from"]).upper())
@@ -51,8 +47,6 @@ def actual_arm(ctx: MappingContext, params: dict, var) -> pd.Series:
                              params["treatment"], list(params["arms"]))
 
 
-@register("arm_null_reason", optional=("planned", "actual", "screen_failure"), phase=DATASET,
-          defaults={"planned": "ARMCD", "actual": "ACTARMCD"})
 def arm_null_reason(ctx: MappingContext, params: dict, var) -> pd.Series:
     """ARMNRS: SCREEN FAILURE / NOT ASSIGNED when no planned arm, ASSIGNED, NOT TREATED when no actual arm.
 

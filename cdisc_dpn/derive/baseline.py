@@ -4,8 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.derive.study_day import subject_values
-from cdisc_dpn.mapping.context import MappingContext
-from cdisc_dpn.mapping.registry import DATASET, register
+from cdisc_dpn.derive.context import MappingContext
 
 
 def derive_last_before(frame: pd.DataFrame, result: str, date: str, reference: pd.Series, by: list[str]) -> pd.Series:
@@ -28,8 +27,6 @@ def derive_last_before(frame: pd.DataFrame, result: str, date: str, reference: p
     return flag
 
 
-@register("last_before_exposure", required=("result", "date"), optional=("by", "reference"), phase=DATASET,
-          reads="DM")
 def last_before_exposure(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--LOBXFL (or --BLFL): last non-missing `result` dated on/before DM.RFXSTDTC per subject and `by`."""
     by = [b for b in params.get("by", []) if b in ctx.out.columns]

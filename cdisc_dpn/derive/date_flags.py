@@ -4,8 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.derive.reference_dates import pick_subject_dates
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 
 ON_OR_AFTER, BEFORE, UNKNOWN, NO_REFERENCE = "on_or_after", "before", "unknown", "no_reference"
 
@@ -30,7 +29,6 @@ def compare_to_reference(date: str, reference: str) -> str:
     return ON_OR_AFTER if len(d) >= len(r) else UNKNOWN
 
 
-@register("date_on_or_after", required=("variable", "reference"), optional=("values",))
 def date_on_or_after(ctx: MappingContext, params: dict, var) -> pd.Series:
     """A flag from the record date against the subject's earliest reference date, e.g. treatment-emergent.
 

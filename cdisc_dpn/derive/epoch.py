@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cdisc_dpn.mapping.context import MappingContext
-from cdisc_dpn.mapping.registry import DATASET, register
+from cdisc_dpn.derive.context import MappingContext
 
 
 def _days(values: pd.Series) -> pd.Series:
@@ -44,7 +43,6 @@ def derive_epoch(subjects: pd.Series, dates: pd.Series, se: pd.DataFrame) -> pd.
     return out
 
 
-@register("epoch", required=("variable",), phase=DATASET, reads="SE")
 def epoch(ctx: MappingContext, params: dict, var) -> pd.Series:
     """EPOCH for the date in `variable`, from SE (partial or missing dates give no epoch)."""
     se = ctx.dataset_frame(params.get("dataset", "SE"))

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cdisc_dpn.mapping.context import MappingContext
-from cdisc_dpn.mapping.registry import DATASET, register
+from cdisc_dpn.derive.context import MappingContext
 
 
 def derive_usubjid(studyid: str, subject: pd.Series, separator: str = "-") -> pd.Series:
@@ -13,7 +12,6 @@ def derive_usubjid(studyid: str, subject: pd.Series, separator: str = "-") -> pd
     return subject.map(lambda s: f"{studyid}{separator}{s}" if s else "")
 
 
-@register("usubjid", optional=("column", "variable", "separator"))
 def usubjid(ctx: MappingContext, params: dict, var) -> pd.Series:
     """USUBJID = STUDYID-<subject number> (the subject number column of the form)."""
     return derive_usubjid(ctx.specs.study.studyid, ctx.value(params), str(params.get("separator", "-")))
@@ -26,7 +24,6 @@ def derive_seq(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     return frame.groupby(by, sort=False, dropna=False).cumcount().astype(float) + 1
 
 
-@register("seq", optional=("by",), phase=DATASET)
 def seq(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--SEQ numbered per subject (or `by` variables) in the dataset's sort order."""
     by = params.get("by") or ["USUBJID"]

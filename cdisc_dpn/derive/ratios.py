@@ -14,8 +14,7 @@ import pandas as pd
 from cdisc_dpn.derive.records import _new_rows, ctx_finding
 from cdisc_dpn.derive.units import format_number
 from cdisc_dpn.errors import Severity
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 
 
 def ratio_value(numerator: float, denominator: float, scale: float = 1.0, power: float = 1.0) -> float:
@@ -57,8 +56,6 @@ def match_denominators(num: pd.DataFrame, den: pd.DataFrame, group_by: list[str]
     return pd.Series(result, index=num.index, dtype=float)
 
 
-@register("ratio_records", required=("testcd", "value", "numerator", "denominator", "group_by", "set", "results"),
-          optional=("scale", "power", "digits", "copy", "carry_forward", "date", "subject"), kind="records")
 def ratio_records(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """Records numerator / (scale x denominator)^power from two tests, e.g. BMI from weight and height.
 

@@ -11,8 +11,7 @@ import pandas as pd
 
 from cdisc_dpn.derive.units import format_number
 from cdisc_dpn.errors import Severity
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 
 
 def _select(frame: pd.DataFrame, where: dict | None) -> pd.Series:
@@ -32,8 +31,6 @@ def _new_rows(groups: pd.DataFrame, copy: list[str], set_values: dict, result_va
     return rows.reset_index(drop=True)
 
 
-@register("sum_items", required=("group_by", "items", "value", "set", "results"),
-          optional=("compare_column", "copy"), kind="records")
 def sum_items(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """A total record per group = sum of the item scores, when every item is present.
 
@@ -99,7 +96,6 @@ def ctx_finding(ctx: MappingContext, code: str, severity: Severity, message: str
                    file=where.file, spec_line=where.line, fix=fix)
 
 
-@register("classify", required=("source", "value", "bands", "set", "result"), optional=("copy",), kind="records")
 def classify(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """A category record from another record's score, e.g. a severity band from a total.
 
@@ -139,8 +135,6 @@ def mdrd_egfr(creatinine_mg_dl: float, age: float, female: bool, black: bool) ->
     return value
 
 
-@register("egfr_mdrd", required=("creatinine", "testcd", "value", "group_by", "set", "results"),
-          optional=("umol_per_mg_dl", "copy", "reported"), kind="records", reads="DM")
 def egfr_mdrd(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """eGFR (MDRD) records from creatinine where the lab reported none for the same group.
 
@@ -172,7 +166,6 @@ def egfr_mdrd(ctx: MappingContext, params: dict) -> pd.DataFrame:
     return rows
 
 
-@register("missed_visits", required=("visit_dataset",), optional=("set", "until"), kind="records", reads=None)
 def missed_visits(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """SV records (SVOCCUR N) for planned visits a subject on study did not attend.
 

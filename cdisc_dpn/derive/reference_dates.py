@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import DATASET, register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 
 
 def _rows(ctx: MappingContext, name: str) -> pd.DataFrame:
@@ -50,19 +49,16 @@ def pick_subject_dates(ctx: MappingContext, sources: list[dict], pick: str) -> p
     return ctx.variable("USUBJID").map(lambda s: best.get(s, ""))
 
 
-@register("first_date", required=("sources",), phase=DATASET)
 def first_date(ctx: MappingContext, params: dict, var) -> pd.Series:
     """Earliest date per subject over `sources` [{from: EX, variable: EXSTDTC, where: {...}} | {variable: X}]."""
     return pick_subject_dates(ctx, list(params["sources"]), "min")
 
 
-@register("last_date", required=("sources",), phase=DATASET)
 def last_date(ctx: MappingContext, params: dict, var) -> pd.Series:
     """Latest date per subject over `sources` (e.g. RFXENDTC from EXENDTC and EXSTDTC)."""
     return pick_subject_dates(ctx, list(params["sources"]), "max")
 
 
-@register("flag_if_any", required=("inputs",), optional=("value",))
 def flag_if_any(ctx: MappingContext, params: dict, var) -> pd.Series:
     """"Y" (or `value`) when any input is non-empty (e.g. DTHFL from DTHDTC or a death reason), else empty."""
     hit = pd.Series(False, index=ctx.src.index)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.errors import Severity
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 
 
 def split_values(values: pd.Series, separator: str, part: int) -> tuple[pd.Series, pd.Series]:
@@ -30,7 +29,6 @@ def split_values(values: pd.Series, separator: str, part: int) -> tuple[pd.Serie
     return out.where(~missing, ""), missing
 
 
-@register("split_part", required=("separator", "part"), optional=("column", "variable"))
 def split_part(ctx: MappingContext, params: dict, var) -> pd.Series:
     """One piece of a value split at `separator` (`part`: 1 = first, 2 = second, -1 = last).
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.mapping.context import MappingContext
-from cdisc_dpn.mapping.registry import DATASET, register
+from cdisc_dpn.derive.context import MappingContext
 
 
 def subject_values(ctx: MappingContext, dataset: str, variable: str, key: str = "USUBJID") -> pd.Series:
@@ -27,7 +26,6 @@ def derive_study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
     return pd.Series(np.where(delta >= 0, delta + 1, delta), index=dates.index, dtype=float)
 
 
-@register("study_day", required=("variable",), optional=("reference",), phase=DATASET, reads="DM")
 def study_day(ctx: MappingContext, params: dict, var) -> pd.Series:
     """Study day of an ISO date variable against DM.RFSTDTC (or `reference`); partial dates give none."""
     if ctx.dataset.name == params.get("dataset", "DM"):

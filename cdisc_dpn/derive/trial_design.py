@@ -7,11 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 
 
-@register("trial_arms", kind="source")
 def trial_arms(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """TA: one row per planned element per arm, in arm order, with the element's epoch."""
     elements = {e.etcd: e for e in ctx.specs.study.elements}
@@ -26,14 +24,12 @@ def trial_arms(ctx: MappingContext, params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@register("trial_elements", kind="source")
 def trial_elements(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """TE: one row per element with its start and end rules and planned duration."""
     return pd.DataFrame([{"ETCD": e.etcd, "ELEMENT": e.element, "TESTRL": e.testrl, "TENRL": e.tenrl or "",
                           "TEDUR": e.tedur or ""} for e in ctx.specs.study.elements])
 
 
-@register("trial_visits", kind="source")
 def trial_visits(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """TV: one row per planned visit (per arm when a visit is arm-specific)."""
     rows = []
@@ -46,7 +42,6 @@ def trial_visits(ctx: MappingContext, params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@register("trial_criteria", optional=("version",), kind="source")
 def trial_criteria(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """TI: every inclusion and exclusion criterion of the protocol."""
     return pd.DataFrame([{"IETESTCD": c.ietestcd, "IETEST": c.ietest, "IECAT": c.iecat, "IESCAT": c.iescat or "",
@@ -54,7 +49,6 @@ def trial_criteria(ctx: MappingContext, params: dict) -> pd.DataFrame:
                          for c in ctx.specs.study.criteria])
 
 
-@register("trial_summary", optional=("actual_subjects",), kind="source")
 def trial_summary(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """TS: the trial summary parameters of study.yaml; ACTSUB counted from DM when asked.
 
@@ -112,8 +106,6 @@ def _element_starts(ctx: MappingContext, params: dict, dm: pd.DataFrame) -> dict
     return starts
 
 
-@register("subject_elements", required=("starts", "end"), optional=("visits_from", "visit_date", "arm"),
-          kind="source", reads="DM")
 def subject_elements(ctx: MappingContext, params: dict) -> pd.DataFrame:
     """SE: each subject's elements in arm order; an element ends where the next starts, the last at `end`.
 

@@ -13,8 +13,7 @@ import pandas as pd
 
 from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
 from cdisc_dpn.errors import Severity
-from cdisc_dpn.mapping.context import MappingContext
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext
 from cdisc_dpn.spec.model import StudyTerminology
 from cdisc_dpn.terminology import normalise
 
@@ -122,7 +121,6 @@ def _converted(ctx: MappingContext, params: dict):
     return tuple(x.copy() for x in result)
 
 
-@register("standard_result_char", required=("result", "testcd"), optional=("unit", "digits"))
 def standard_result_char(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--STRESC: the result converted to the test's standard unit; "<0.5" stays qualified; text kept."""
     stresc, _n, problems, values = _converted(ctx, params)
@@ -140,13 +138,11 @@ def standard_result_char(ctx: MappingContext, params: dict, var) -> pd.Series:
     return stresc
 
 
-@register("standard_result_num", required=("result", "testcd"), optional=("unit", "digits"))
 def standard_result_num(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--STRESN: numeric standard result, empty for qualified ("<0.5") and text results."""
     return _converted(ctx, params)[1]
 
 
-@register("standard_unit", required=("testcd",), optional=("result",))
 def standard_unit(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--STRESU: the test's one standard unit from units.yaml (empty when there is no result)."""
     table = UnitTable(ctx.specs.terminology)
@@ -158,13 +154,11 @@ def standard_unit(ctx: MappingContext, params: dict, var) -> pd.Series:
     return units
 
 
-@register("standard_range", required=("limit", "testcd"), optional=("unit", "digits"))
 def standard_range(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--STNRLO / --STNRHI: a reference range limit converted like the result (numeric)."""
     return _converted(ctx, {**params, "result": params["limit"]})[1]
 
 
-@register("reference_indicator", required=("result",), optional=("low", "high"))
 def reference_indicator(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--NRIND: LOW / HIGH / NORMAL from the numeric standard result and the standard range."""
     value = pd.to_numeric(ctx.variable(params["result"]), errors="coerce")

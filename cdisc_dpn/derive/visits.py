@@ -15,8 +15,7 @@ import pandas as pd
 
 from cdisc_dpn.derive.dates import DEFAULT_FORMATS, parse_date
 from cdisc_dpn.errors import Severity
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 from cdisc_dpn.spec.model import VisitSpec
 from cdisc_dpn.terminology import normalise
 
@@ -102,7 +101,6 @@ def _own_subject_column(ctx: MappingContext, ref: dict) -> str:
     return str(ref["subject"])
 
 
-@register("visitnum", required=("column",), optional=("date", "unscheduled", "reference_form", "formats"))
 def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISITNUM from the collected visit label; unscheduled visits numbered after the preceding scheduled one.
 
@@ -165,7 +163,6 @@ def _number_text(n: float) -> str:
     return f"{n:.4f}".rstrip("0").rstrip(".")
 
 
-@register("visit", optional=("variable", "unscheduled_label"), defaults={"variable": "VISITNUM"})
 def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISIT name from VISITNUM: the planned visit name, or "UNSCHEDULED <n>" for unscheduled numbers."""
     planned = _planned(ctx)
@@ -175,7 +172,6 @@ def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
     return nums.map(lambda n: names.get(n, "") if not np.isnan(n) else "")
 
 
-@register("visitdy", optional=("variable",), defaults={"variable": "VISITNUM"})
 def visitdy(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISITDY, the planned study day of a scheduled visit (empty for unscheduled)."""
     planned = _planned(ctx)

@@ -13,9 +13,9 @@ import pandas as pd
 
 from cdisc_dpn.derive.long_text import split_long_values
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.context import InputUnavailable, MappingContext, MappingProblem, RunSettings
-from cdisc_dpn.mapping.frames import DomainFrame
-from cdisc_dpn.mapping.registry import DATASET, ROW, get_algorithm
+from cdisc_dpn.derive.context import InputUnavailable, MappingContext, MappingProblem, RunSettings
+from cdisc_dpn.frames import DomainFrame
+from cdisc_dpn.derive.catalogue import DATASET, ROW, get_algorithm
 from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_source_frame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs, VariableSpec

@@ -13,6 +13,7 @@ import pandas as pd
 
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
+from cdisc_dpn.derive.context import suggest_columns
 from cdisc_dpn.spec.model import DatasetSpec, FilterSpec, JoinSpec, SourceSpec, UnpivotSpec
 
 
@@ -52,16 +53,6 @@ def _get_table(ds: DatasetSpec, raw: dict[str, RawTable], form: str, where) -> R
         raise _problem(ds, f"form {form!r} was not read, so {ds.name} cannot be built", where,
                        "declare the form under forms: in study.yaml (or correct the form name)")
     return table
-
-
-def suggest_columns(missing: str, available) -> str:
-    """ " (did you mean 'X'?)" for a near or differently-cased column name, else ""."""
-    import difflib
-
-    names = [str(c) for c in available if not str(c).startswith("__")]
-    same_case = [c for c in names if c.upper() == missing.upper()]
-    close = same_case or difflib.get_close_matches(missing, names, n=2, cutoff=0.6)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _need_columns(ds: DatasetSpec, frame: pd.DataFrame, columns, form: str, where, purpose: str = "") -> None:

@@ -10,7 +10,7 @@ Codes (all stage "spec"):
   SPEC-ALGO-PARAM-MISSING    a required parameter of the algorithm is not given
   SPEC-ALGO-PARAM-UNKNOWN    a parameter the algorithm does not accept
   SPEC-ALGO-VARIABLE         an algorithm's `variable:` parameter names no variable of the dataset
-  SPEC-ALGO-REGISTRY         (notice) the algorithm registry could not be imported; names not checked
+  SPEC-ALGO-REGISTRY         (notice) no algorithm catalogue was passed in; names not checked
   SPEC-DOMAIN-UNKNOWN        (warning) the dataset's domain is not in SDTMIG 3.4; variables not checked
   SPEC-VAR-NOT-IN-SDTMIG     variable not in the SDTMIG domain and not `sponsor_defined: true`
   SPEC-VAR-SPONSOR-STANDARD  (warning) `sponsor_defined: true` on a variable SDTMIG defines
@@ -163,16 +163,10 @@ def check_algorithm_references(specs: Specs) -> list[Finding]:
     return findings
 
 
-def _registry() -> tuple[AlgorithmTable | None, list[Finding]]:
-    from cdisc_dpn.mapping import registry
-    try:
-        return registry.known_algorithms(), []
-    except ImportError as exc:  # the algorithm modules are still being written
-        if not (exc.name or "").startswith("cdisc_dpn."):
-            raise
-        return None, [_finding("SPEC-ALGO-REGISTRY", f"algorithm registry not available ({exc}); "
-                               "algorithm names and parameters were not checked", None,
-                               "install the complete cdisc_dpn package", severity=Severity.NOTICE)]
+def _no_catalogue() -> Finding:
+    return _finding("SPEC-ALGO-REGISTRY", "no algorithm catalogue was given; algorithm names and parameters "
+                    "were not checked", None, "check the specs with `cdisc-dpn spec check`",
+                    severity=Severity.NOTICE)
 
 
 # --------------------------------------------------------------------------- SDTMIG conformance
@@ -697,12 +691,12 @@ SPECS_CHECKS: tuple[Callable[[Specs], list[Finding]], ...] = (
 
 
 def check_specs(specs: Specs, algorithms: AlgorithmTable | None = None) -> list[Finding]:
-    """Every semantic problem of the specs; `algorithms` defaults to the mapping registry."""
+    """Every semantic problem of the specs. `algorithms` is the catalogue (derive.catalogue), passed in by
+    the layer above: spec sits below the stages whose functions the catalogue lists."""
     findings: list[Finding] = []
     if algorithms is None:
-        algorithms, notes = _registry()
-        findings.extend(notes)
-    if algorithms is not None:
+        findings.append(_no_catalogue())
+    else:
         findings.extend(check_algorithms(specs, algorithms))
     for ds in specs.datasets:
         findings.extend(check_source_forms(specs, ds))

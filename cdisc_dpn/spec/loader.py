@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from cdisc_dpn.errors import Finding, Severity, SpecError
 from cdisc_dpn.spec.model import (
@@ -367,8 +367,12 @@ def _checksum(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_specs(root: Path | str, *, semantic_checks: bool = True) -> tuple[Specs, list[Finding]]:
-    """Load and check a mappings/ folder; raise SpecError listing every error found."""
+def load_specs(root: Path | str, *, semantic_checks: bool = True,
+               algorithms: Mapping[str, object] | None = None) -> tuple[Specs, list[Finding]]:
+    """Load and check a mappings/ folder; raise SpecError listing every error found.
+
+    `algorithms` is the algorithm catalogue (derive.catalogue.known_algorithms()); without it the
+    algorithm names and parameters are not checked (a notice says so)."""
     root = Path(root)
     findings: list[Finding] = []
     study_path = root / STUDY_FILE
@@ -421,7 +425,7 @@ def load_specs(root: Path | str, *, semantic_checks: bool = True) -> tuple[Specs
                   checksum=_checksum(used_paths))
     if semantic_checks and not any(f.severity is Severity.ERROR for f in findings):
         from cdisc_dpn.spec.checks import check_specs
-        findings.extend(check_specs(specs))
+        findings.extend(check_specs(specs, algorithms))
     if any(f.severity is Severity.ERROR for f in findings):
         raise SpecError("the mapping specs have errors", findings)
     return specs, findings

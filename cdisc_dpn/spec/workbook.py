@@ -29,7 +29,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -1170,8 +1170,8 @@ def _at_workbook_cell(finding: Finding, xlsx: Path, lines: dict[str, list[tuple[
                    extra={**finding.extra, "sheet": sheet, "generated_yaml": yaml_at})
 
 
-def check_documents(xlsx: Path | str, docs: dict[str, dict], origins: _Origins, texts: dict[str, str]
-                    ) -> list[Finding]:
+def check_documents(xlsx: Path | str, docs: dict[str, dict], origins: _Origins, texts: dict[str, str],
+                    algorithms: Mapping[str, object] | None = None) -> list[Finding]:
     """Load the generated YAML as `spec check` would and report every problem by sheet and row."""
     import tempfile
 
@@ -1183,7 +1183,7 @@ def check_documents(xlsx: Path | str, docs: dict[str, dict], origins: _Origins, 
             (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / rel).write_text(text, encoding="utf-8")
         try:
-            _, findings = load_specs(tmp)
+            _, findings = load_specs(tmp, algorithms=algorithms)
         except SpecError as exc:
             findings = list(exc.findings)
         lines: dict[str, list[tuple[int, Origin]]] = {}
@@ -1198,7 +1198,8 @@ def check_documents(xlsx: Path | str, docs: dict[str, dict], origins: _Origins, 
     return [_at_workbook_cell(f, Path(xlsx), lines) for f in findings]
 
 
-def import_workbook(xlsx: Path | str, out_dir: Path | str, findings: list[Finding] | None = None) -> list[Path]:
+def import_workbook(xlsx: Path | str, out_dir: Path | str, findings: list[Finding] | None = None,
+                    algorithms: Mapping[str, object] | None = None) -> list[Path]:
     """Write the YAML specs a workbook describes into `out_dir`; returns the files written.
 
     The specs are checked first, as `spec check` would: errors raise SpecError and nothing is
@@ -1212,7 +1213,7 @@ def import_workbook(xlsx: Path | str, out_dir: Path | str, findings: list[Findin
             "WB-PATH", Severity.ERROR, f"file {rel!r} is outside {out_dir}", stage="spec", file=str(xlsx),
             fix="use a path relative to the mappings folder") for rel in bad])
     texts = {rel: dump_yaml(doc) for rel, doc in docs.items()}     # everything rendered before writing
-    problems = check_documents(xlsx, docs, origins, texts)
+    problems = check_documents(xlsx, docs, origins, texts, algorithms)
     errors = [f for f in problems if f.severity is Severity.ERROR]
     if errors:
         raise SpecError(f"the workbook's specs have {len(errors)} error(s); nothing was written", problems)

@@ -13,11 +13,18 @@ import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-
-from cdisc_dpn.spec.model import StudyTerminology
+from typing import Any, Mapping, Protocol
 
 CT_VERSION = "2025-03-28"
 CT_FILE = f"sdtm-terminology-{CT_VERSION}.txt.gz"
+
+
+class StudyCodelists(Protocol):
+    """What the study adds to CT (spec.model.StudyTerminology has it); a protocol so that terminology,
+    a standards-layer package, does not import the spec layer above it."""
+
+    codelists: tuple[Any, ...]                        # spec.model.SponsorCodelist
+    collected_values: Mapping[str, Mapping[str, str]]  # codelist -> raw -> submission value
 
 
 def normalise(value: str) -> str:
@@ -98,7 +105,7 @@ class Terminology:
                 return value
         return cl.lookup(collected) if cl else None
 
-    def with_study(self, study: StudyTerminology) -> "Terminology":
+    def with_study(self, study: StudyCodelists) -> "Terminology":
         """A copy that includes the study's sponsor codelists, extensions and collected-value maps."""
         codelists = {k: Codelist(v.code, v.name, v.submission_name, v.extensible, list(v.terms), v.sponsor,
                                  v.data_type) for k, v in self._by_code.items()}
@@ -147,6 +154,14 @@ def load_ct() -> Terminology:
     return Terminology(_parse_ct(gzip.decompress(raw).decode("utf-8")))
 
 
-def load_terminology(study: StudyTerminology | None = None) -> Terminology:
+def load_terminology(study: StudyCodelists | None = None) -> Terminology:
     base = load_ct()
-    return base.with_study(study) if study is not None else base.with_study(StudyTerminology())
+    return base.with_study(study if study is not None else _NO_STUDY)
+
+
+class _NoStudyCodelists:
+    codelists: tuple = ()
+    collected_values: Mapping[str, Mapping[str, str]] = {}
+
+
+_NO_STUDY = _NoStudyCodelists()

@@ -118,7 +118,7 @@ def with_define_codelists(loaded, terminology, define: DefineCodelists):
     is the define's ItemRef order. Returns (loaded, terminology)."""
     from dataclasses import replace
 
-    from cdisc_dpn.mapping.frames import DomainFrame
+    from cdisc_dpn.frames import DomainFrame
     from cdisc_dpn.terminology.ct import Codelist, Term, Terminology
 
     by_code = {cl.code: Codelist(cl.code, cl.name, cl.submission_name, cl.extensible, list(cl.terms), cl.sponsor,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from cdisc_dpn.errors import Finding, InputError, Severity
-from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, SourceSpec, SpecLocation, Specs,
                                   VariableSpec)
 from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata

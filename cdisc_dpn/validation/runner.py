@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW
 from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.terminology.ct import Terminology

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from cdisc_dpn.spec.model import DatasetSpec
+if TYPE_CHECKING:   # type-only: the core layer does not import spec at run time
+    from cdisc_dpn.spec.model import DatasetSpec
 
 
 @dataclass

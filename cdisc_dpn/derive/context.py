@@ -8,10 +8,20 @@ import pandas as pd
 
 from cdisc_dpn.distinct import on_distinct
 from cdisc_dpn.errors import Finding, Severity
-from cdisc_dpn.mapping.frames import DomainFrame
+from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs
 from cdisc_dpn.terminology import Terminology
+
+
+def suggest_columns(missing: str, available) -> str:
+    """ " (did you mean 'X'?)" for a near or differently-cased column name, else ""."""
+    import difflib
+
+    names = [str(c) for c in available if not str(c).startswith("__")]
+    same_case = [c for c in names if c.upper() == missing.upper()]
+    close = same_case or difflib.get_close_matches(missing, names, n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _stripped_text(values: pd.Series) -> pd.Series:
@@ -65,8 +75,6 @@ class MappingContext:
     def column(self, name: str) -> pd.Series:
         """A raw column of the working frame, stripped of surrounding blanks."""
         if name not in self.src.columns:
-            from cdisc_dpn.mapping.source import suggest_columns
-
             src = self.dataset.source
             forms = ([src.form] if src.form else [m.form for m in src.stack]) + [j.form for j in src.joins]
             names = [c for c in self.src.columns if not c.startswith("__") and not c.endswith(

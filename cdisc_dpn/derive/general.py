@@ -13,33 +13,28 @@ import pandas as pd
 from cdisc_dpn.derive.dates import DEFAULT_FORMATS, combine_datetime, parse_date, parse_time
 from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
 from cdisc_dpn.errors import Severity
-from cdisc_dpn.mapping.context import MappingContext, MappingProblem
-from cdisc_dpn.mapping.registry import register
+from cdisc_dpn.derive.context import MappingContext, MappingProblem
 
 _INPUT = ("column", "variable")
 
 
-@register("assign", optional=_INPUT + ("upper",))
 def assign(ctx: MappingContext, params: dict, var) -> pd.Series:
     """The collected value as it is (surrounding blanks removed; `upper: true` for upper case)."""
     values = ctx.value(params)
     return values.str.upper() if params.get("upper") else values
 
 
-@register("constant", required=("value",))
 def constant(ctx: MappingContext, params: dict, var) -> pd.Series:
     """The same value on every record (e.g. AGEU = YEARS)."""
     value = params["value"]
     return ctx.blank(value if var.type == "Num" else str(value))
 
 
-@register("study_id")
 def study_id(ctx: MappingContext, params: dict, var) -> pd.Series:
     """STUDYID from study.yaml."""
     return ctx.blank(ctx.specs.study.studyid)
 
 
-@register("domain")
 def domain(ctx: MappingContext, params: dict, var) -> pd.Series:
     """The dataset's domain abbreviation (DOMAIN, RDOMAIN)."""
     return ctx.blank(ctx.dataset.domain)
@@ -69,7 +64,6 @@ def _recode_series(ctx: MappingContext, values: pd.Series, codelist: str, extra:
     return mapped.astype(object)
 
 
-@register("recode", optional=_INPUT + ("codelist", "map", "unknown"))
 def recode(ctx: MappingContext, params: dict, var) -> pd.Series:
     """Collected answer to the CDISC submission value via the codelist, its synonyms and study maps.
 
@@ -82,7 +76,6 @@ def recode(ctx: MappingContext, params: dict, var) -> pd.Series:
     return _recode_series(ctx, ctx.value(params), codelist, params.get("map") or {}, params.get("unknown", "error"))
 
 
-@register("map_values", required=("map",), optional=_INPUT + ("default",))
 def map_values(ctx: MappingContext, params: dict, var) -> pd.Series:
     """A study-specific value map (no codelist), e.g. site codes to country; unmapped -> default or error."""
     table = {" ".join(str(k).split()).upper(): v for k, v in params["map"].items()}
@@ -127,13 +120,11 @@ def _dates(ctx: MappingContext, params: dict, column_key: str = "column") -> pd.
     return parsed
 
 
-@register("iso_date", optional=_INPUT + ("formats",))
 def iso_date(ctx: MappingContext, params: dict, var) -> pd.Series:
     """EDC date text to ISO 8601 date; partial dates stay partial ("UN/03/2026" -> "2026-03")."""
     return _dates(ctx, params)
 
 
-@register("iso_datetime", required=("date",), optional=("time", "formats"))
 def iso_datetime(ctx: MappingContext, params: dict, var) -> pd.Series:
     """Date and time columns to ISO 8601 datetime; a time on a partial date is dropped (ISO forbids it)."""
     dates = _dates(ctx, params, "date")
@@ -151,7 +142,6 @@ def iso_datetime(ctx: MappingContext, params: dict, var) -> pd.Series:
     return pd.Series(np.asarray(combined, dtype=object)[pairs], index=dates.index, dtype=object)
 
 
-@register("concat", required=("parts",), optional=("separator", "skip_empty"))
 def concat(ctx: MappingContext, params: dict, var) -> pd.Series:
     """Join columns, variables and literal text: parts [{column: X}, {variable: Y}, {text: "-"}]."""
     sep = str(params.get("separator", ""))
@@ -203,7 +193,6 @@ def _parse_numbers(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, p
     return numbers, problem
 
 
-@register("numeric", optional=_INPUT + ("decimal_comma", "on_text"))
 def numeric(ctx: MappingContext, params: dict, var) -> pd.Series:
     """Text to number; decimal commas, units in the cell and other text are findings, not guesses.
 
@@ -220,7 +209,6 @@ def numeric(ctx: MappingContext, params: dict, var) -> pd.Series:
     return numbers.astype(float)
 
 
-@register("lookup", required=("form", "key", "value"), optional=("on", "first"))
 def lookup(ctx: MappingContext, params: dict, var) -> pd.Series:
     """A value from another form matched on a key (e.g. the randomization date by subject).
 
@@ -247,7 +235,6 @@ def lookup(ctx: MappingContext, params: dict, var) -> pd.Series:
     return merged["__value"].fillna("").astype(object)
 
 
-@register("coalesce", required=("inputs",))
 def coalesce(ctx: MappingContext, params: dict, var) -> pd.Series:
     """The first non-empty of several inputs: inputs [{column: A}, {variable: B}]."""
     result = ctx.blank()
@@ -261,7 +248,6 @@ def _upper_text(values: pd.Series) -> pd.Series:
     return values.where(values.notna(), "").astype(str).str.strip().str.upper()   # NaN is empty, not "NAN"
 
 
-@register("when", required=("cases",), optional=("default",))
 def when(ctx: MappingContext, params: dict, var) -> pd.Series:
     """First matching case wins: cases [{column|variable: X, equals|in|not_empty: ..., value: V}]."""
     result = ctx.blank(params.get("default", "") if var.type != "Num" else np.nan)
@@ -289,7 +275,6 @@ def when(ctx: MappingContext, params: dict, var) -> pd.Series:
     return result
 
 
-@register("text_unless_number", optional=_INPUT)
 def text_unless_number(ctx: MappingContext, params: dict, var) -> pd.Series:
     """The value when it is not a plain number (e.g. --DOSTXT "1-2" or "UNKNOWN"), else empty.
 
