@@ -33,6 +33,9 @@ awkward = st.sampled_from(["NEG", "Negative", "e", "E5", "1e", "1e999", "-", "+.
 texts = st.one_of(st.text(max_size=12), awkward)
 numbers = st.decimals(min_value=-1e6, max_value=1e6, allow_nan=False, places=3).map(str)
 mixed_results = st.lists(st.one_of(numbers, texts), min_size=1, max_size=8)
+# text a CSV export can hold: a NUL byte makes the file binary, which the reader refuses (READ-NOT-TEXT, tested apart)
+csv_texts = st.one_of(st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                              max_size=12), awkward)
 
 
 # --------------------------------------------------------------------------- define: data types
@@ -151,7 +154,7 @@ def test_plausibility_check_takes_any_text_result(values):
 
 
 @settings(max_examples=15)
-@given(st.lists(st.one_of(numbers, texts), min_size=4, max_size=4))
+@given(st.lists(st.one_of(numbers, csv_texts), min_size=4, max_size=4))
 def test_mapping_engine_takes_any_text_in_numeric_items(items):
     """Questionnaire items feed `numeric`, `sum_items` and their comparison: text is a finding, never a crash."""
     import tempfile
