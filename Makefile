@@ -33,8 +33,9 @@ run: synth
 browser:
 	@sh .ci/ensure-chromium
 
+# Two workers, one test file each at a time (module fixtures run once): about half the serial time.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # make bench: 1,400 subjects; make bench BENCH_SUBJECTS="1400 14000" adds the 14,000-subject size
 bench: $(STAMP)
