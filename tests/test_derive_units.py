@@ -39,7 +39,7 @@ CONVENTIONAL = _table({"GLUC": "mg/dL", "CREAT": "mg/dL", "HBA1C": "mmol/mol", "
 ])
 def test_conventional_to_si(value, test, unit, stresc, stresn):
     c, n, problem = convert_result(value, test, unit, SI, digits=2)
-    assert (c, n, problem) == (stresc, stresn, "")
+    assert (c, n, problem) == (stresc, stresn, None)
 
 
 @pytest.mark.parametrize("value, test, unit, stresn", [
@@ -61,18 +61,18 @@ def test_round_trip_is_identity_within_rounding():
 @pytest.mark.parametrize("value, stresc", [("<0.2", "<3.42"), (">2", ">34.21"), ("<=0.5", "<=8.55"), ("< 0.2", "<3.42")])
 def test_qualified_results_keep_their_qualifier_and_have_no_number(value, stresc):
     c, n, problem = convert_result(value, "BILI", "mg/dL", SI, digits=2)
-    assert c == stresc and math.isnan(n) and problem == ""
+    assert c == stresc and math.isnan(n) and problem is None
 
 
 @pytest.mark.parametrize("value", ["NEGATIVE", "Negative", "positive", "NR"])
 def test_text_results_are_kept_upper_case_without_number_or_unit_check(value):
     c, n, problem = convert_result(value, "HCG", "", SI)
-    assert c == value.upper() and math.isnan(n) and problem == ""
+    assert c == value.upper() and math.isnan(n) and problem is None
 
 
 def test_unknown_unit_is_a_problem_not_a_guess():
     c, n, problem = convert_result("5", "GLUC", "g/L", SI)
-    assert c == "" and math.isnan(n) and "g/L" in problem
+    assert c == "" and math.isnan(n) and problem.kind == "unit" and "g/L" in problem.text
 
 
 def test_empty_result_gives_nothing():
@@ -93,3 +93,8 @@ def test_molecular_weight_divides_mass_to_molar_and_multiplies_molar_to_mass():
 
 def test_format_number_is_deterministic():
     assert format_number(6.99400) == "6.994" and format_number(-0.00001) == "0" and format_number(float("nan")) == ""
+
+
+def test_a_result_beyond_any_double_is_a_number_problem_not_infinity():
+    c, n, problem = convert_result("1E310", "GLUC", "mg/dL", SI)
+    assert c == "" and math.isnan(n) and problem.kind == "number"

@@ -97,7 +97,7 @@ TABLE = UnitTable(StudyTerminology(standard_units={"GLUC": "mmol/L"},
 @given(texts, st.sampled_from(["mg/dL", "mmol/L", "", "furlongs"]))
 def test_unit_conversion_takes_any_text(value, unit):
     stresc, stresn, problem = convert_result(value, "GLUC", unit, TABLE)
-    assert isinstance(stresc, str) and isinstance(problem, str)
+    assert isinstance(stresc, str) and (problem is None or problem.kind in ("unit", "number"))
     assert math.isnan(stresn) or (math.isfinite(stresn) and stresc != "")
 
 

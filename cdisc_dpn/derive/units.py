@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -71,27 +72,37 @@ def format_number(x: float, digits: int = 4) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def convert_result(value: str, testcd: str, unit: str, table: UnitTable, digits: int = 4) -> tuple[str, float, str]:
-    """(STRESC, STRESN, problem) for one original result."""
+@dataclass(frozen=True)
+class ConversionProblem:
+    """Why a result has no standard value: the kind decides the finding code, the text explains it."""
+
+    kind: str       # "unit": no conversion for the test and unit; "number": the result is not a number
+    text: str
+
+
+def convert_result(value: str, testcd: str, unit: str, table: UnitTable,
+                   digits: int = 4) -> tuple[str, float, ConversionProblem | None]:
+    """(STRESC, STRESN, problem or None) for one original result."""
     text = str(value or "").strip()
     if not text:
-        return "", np.nan, ""
+        return "", np.nan, None
     plain, qualified = _PLAIN.match(text), _QUALIFIED.match(text)
     if not plain and not qualified:
         if _DECIMAL_COMMA.match(text):
-            return "", np.nan, "decimal comma in a numeric result"
+            return "", np.nan, ConversionProblem("number", "decimal comma in a numeric result")
         if _NUMBER_WITH_UNIT.match(text):
-            return "", np.nan, "unit written in the result cell"
-        return text.upper(), np.nan, ""          # text result (POSITIVE, NEGATIVE...) kept as is
+            return "", np.nan, ConversionProblem("number", "unit written in the result cell")
+        return text.upper(), np.nan, None        # text result (POSITIVE, NEGATIVE...) kept as is
     conv = table.conversion(testcd, unit)
     if conv is None:
-        return "", np.nan, f"no conversion from {unit!r} to the standard unit of {testcd}"
+        return "", np.nan, ConversionProblem("unit", f"no conversion from {unit!r} to the standard unit of {testcd}")
     factor, offset = conv
+    number = float(text if plain else qualified.group(2)) * factor + offset
+    if not math.isfinite(number):            # "1E310": beyond any double, not a measurement
+        return "", np.nan, ConversionProblem("number", "result too large to be a number")
     if plain:
-        number = float(text) * factor + offset
-        return format_number(number, digits), float(format_number(number, digits)), ""
-    op, num = qualified.group(1), float(qualified.group(2))
-    return f"{op}{format_number(num * factor + offset, digits)}", np.nan, ""
+        return format_number(number, digits), float(format_number(number, digits)), None
+    return f"{qualified.group(1)}{format_number(number, digits)}", np.nan, None
 
 
 def _inputs(ctx: MappingContext, params: dict):
@@ -115,17 +126,19 @@ def _converted(ctx: MappingContext, params: dict):
                for k in zip(values.iloc[first], tests.iloc[first], units.iloc[first])]
     stresc = pd.Series(np.asarray([t[0] for t in triples], dtype=object)[codes], index=values.index, dtype=object)
     stresn = pd.Series(np.asarray([t[1] for t in triples], dtype=float)[codes], index=values.index, dtype=float)
-    problems = pd.Series(np.asarray([t[2] for t in triples], dtype=object)[codes], index=values.index, dtype=object)
-    result = (stresc, stresn, problems, values)
+    texts = np.asarray([t[2].text if t[2] else "" for t in triples], dtype=object)
+    problems = pd.Series(texts[codes], index=values.index, dtype=object)
+    kinds = {t[2].text: t[2].kind for t in triples if t[2]}
+    result = (stresc, stresn, problems, values, kinds)
     ctx.memo[key] = (ctx.src, result)
     return tuple(x.copy() for x in result)
 
 
 def standard_result_char(ctx: MappingContext, params: dict, var) -> pd.Series:
     """--STRESC: the result converted to the test's standard unit; "<0.5" stays qualified; text kept."""
-    stresc, _n, problems, values = _converted(ctx, params)
+    stresc, _n, problems, values, kinds = _converted(ctx, params)
     for problem in sorted(set(problems) - {""}):
-        if problem.startswith("no conversion"):
+        if kinds[problem] == "unit":
             _v, tests, units = _inputs(ctx, params)
             shown = values.astype(str) + " " + units.astype(str) + " (test " + tests.astype(str) + ")"
             ctx.report("MAP-UNIT", Severity.ERROR, "no unit conversion for this test and unit",
