@@ -14,9 +14,19 @@ from pathlib import Path
 FIXTURE = Path(__file__).parent / "fixtures" / "output-sha256.json"
 
 
+def _content(path: Path, out: Path) -> bytes:
+    """The file's bytes; the manifest records the --study folder as given, so where this checkout
+    lies is left out of its hash (that folder's name stays)."""
+    if path != out / "manifest.json":
+        return path.read_bytes()
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["configuration"]["study_dir"] = Path(manifest["configuration"]["study_dir"]).name
+    return json.dumps(manifest, sort_keys=True).encode("utf-8")
+
+
 def output_hashes(out: Path) -> dict[str, str]:
     """Every output file of a run (the manifest and reports too), by relative path."""
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+    return {p.relative_to(out).as_posix(): hashlib.sha256(_content(p, out)).hexdigest()
             for p in sorted(out.rglob("*")) if p.is_file()}
 
 
