@@ -1,10 +1,10 @@
 # Two commands for a new user: `make run` and `make test`.
-# Every install goes through requirements.lock (exact versions); `make lock` refreshes it.
+# Every install goes through requirements.txt (exact versions); `make lock` refreshes it.
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-LOCK   := requirements.lock
+LOCK   := requirements.txt
 # Tools pinned beside the application: the installer, the build backend (the package is installed
 # without build isolation, so its build is pinned too) and the lock tool itself.
 LOCK_TOOLS := pip setuptools wheel uv

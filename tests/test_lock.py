@@ -1,4 +1,4 @@
-"""requirements.lock agrees with setup.cfg: every declared requirement has exactly one pin per
+"""requirements.txt agrees with setup.cfg: every declared requirement has exactly one pin per
 Python version, and that pin satisfies the declared range. Refresh with `make lock`."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _declared() -> list[Requirement]:
 
 def _pins(environment: dict) -> dict[str, str]:
     pins: dict[str, str] = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -31,9 +31,9 @@ def _pins(environment: dict) -> dict[str, str]:
         if req.marker is not None and not req.marker.evaluate(environment):
             continue
         (spec,) = req.specifier
-        assert spec.operator == "==", f"requirements.lock: {line!r} is not an exact pin"
+        assert spec.operator == "==", f"requirements.txt: {line!r} is not an exact pin"
         name = canonicalize_name(req.name)
-        assert name not in pins, f"requirements.lock pins {req.name} twice for Python {environment['python_version']}"
+        assert name not in pins, f"requirements.txt pins {req.name} twice for Python {environment['python_version']}"
         pins[name] = spec.version
     return pins
 
@@ -45,10 +45,10 @@ def test_every_declared_requirement_is_pinned_within_its_range():
         for req in _declared():
             pin = pins.get(canonicalize_name(req.name))
             if pin is None:
-                problems.append(f"Python {environment['python_version']}: {req.name} is declared in setup.cfg but not in requirements.lock")
+                problems.append(f"Python {environment['python_version']}: {req.name} is declared in setup.cfg but not in requirements.txt")
             elif not req.specifier.contains(pin, prereleases=True):
-                problems.append(f"Python {environment['python_version']}: {req.name}=={pin} in requirements.lock is outside setup.cfg's '{req.specifier}'")
-    assert problems == [], "setup.cfg and requirements.lock disagree (run `make lock`):\n" + "\n".join(problems)
+                problems.append(f"Python {environment['python_version']}: {req.name}=={pin} in requirements.txt is outside setup.cfg's '{req.specifier}'")
+    assert problems == [], "setup.cfg and requirements.txt disagree (run `make lock`):\n" + "\n".join(problems)
 
 
 def test_the_installer_and_build_backend_are_pinned():

@@ -11,6 +11,7 @@ from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, SourceSpec, SpecLocation, Specs,
                                   VariableSpec)
 from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata
+from cdisc_dpn.xpt.reader import read_xpt
 
 
 @dataclass
@@ -22,26 +23,10 @@ class LoadedFolder:
 
 def _read(path: Path) -> tuple[pd.DataFrame, dict[str, int], dict[str, str], str]:
     """Frame, Char lengths, variable types (Char/Num) and dataset label of one XPT file."""
-    try:
-        from cdisc_dpn.xpt.reader import read_xpt
-    except ImportError:        # reader not available: read with pyreadstat directly
-        read_xpt = None
-    if read_xpt is not None:
-        frame, meta = read_xpt(path)
-        types = {v.name: v.type for v in meta.variables}
-        lengths = {v.name: int(v.length) for v in meta.variables if v.type == "Char" and v.length}
-        return frame, lengths, types, meta.label
-    import pyreadstat
-    try:
-        frame, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
-    except Exception as exc:    # pyreadstat raises its own exception types
-        raise InputError(f"{path}: cannot read as SAS transport file: {exc}", [Finding(
-            code="XPT-READ", severity=Severity.ERROR, stage="read", file=str(path),
-            message=f"cannot read as SAS transport file: {exc}")]) from exc
-    types = {n: ("Char" if t == "string" else "Num") for n, t in (info.readstat_variable_types or {}).items()}
-    widths = info.variable_storage_width or {}
-    lengths = {n: int(widths[n]) for n, t in types.items() if t == "Char" and widths.get(n)}
-    return frame, lengths, types, info.file_label or ""
+    frame, meta = read_xpt(path)
+    types = {v.name: v.type for v in meta.variables}
+    lengths = {v.name: int(v.length) for v in meta.variables if v.type == "Char" and v.length}
+    return frame, lengths, types, meta.label
 
 
 #: result variables whose SDTMIG codelist covers only character results, not numeric ones
