@@ -20,7 +20,7 @@ PACKAGE = PACKAGE_DIR.name
 LAYERS: dict[str, int] = {
     # 1 core: shared types and helpers with no knowledge of standards or specs
     "__init__": 1, "errors": 1, "finding_codes": 1, "frames": 1, "atomic": 1, "distinct": 1,
-    "output_folder": 1,
+    "output_folder": 1, "xlsx": 1,
     # 2 standards: SDTMIG metadata, controlled terminology
     "standards": 2, "terminology": 2,
     # 3 the study spec: model, loader, checks, workbook

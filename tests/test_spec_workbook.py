@@ -138,7 +138,7 @@ def test_formulas_are_neutralised_and_restored(tmp_path):
     assert again.dataset("VS").value_level[1].method == "-rounded to one decimal"
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+x", "-", "@SUM(A1)", "'quoted", "plain", "", "\tTab"])
+@pytest.mark.parametrize("text", ["=1+1", "+x", "-", "@SUM(A1)", "'quoted", "plain", "", "\tTab", " =1+1", "\r\n=1"])
 def test_neutralise_is_reversible(text):
     assert restore(neutralise(text)) == text
 

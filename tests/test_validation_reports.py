@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "validation"))
 import sdtm_study as st  # noqa: E402
 
 from cdisc_dpn.validation import validate_domains, validate_folder, write_reports  # noqa: E402
-from cdisc_dpn.validation.reports import safe_cell  # noqa: E402
+from cdisc_dpn.xlsx import formula_safe as safe_cell  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,15 @@ The workbook is a view of the YAML specs that a reviewer or data manager can edi
   Plausibility (optional: plausible result ranges per test code and unit)
 
 Export goes model -> YAML-shaped documents -> rows; import goes rows -> documents -> YAML, so that
-export -> import -> load gives an equal model and re-exporting gives the same bytes. Text cells
-starting with = + - @ (or a quote, tab or CR) are prefixed with ' on export and restored on import;
-an empty text (not the same as no value) is written as a lone '.
+export -> import -> load gives an equal model and re-exporting gives the same bytes. Text a
+spreadsheet would take for a formula (cdisc_dpn.xlsx.looks_like_formula), text starting with a quote,
+and an empty text (not the same as no value, written as a lone ') are prefixed with ' on export and
+restored on import.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import json
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -39,10 +37,7 @@ from cdisc_dpn.spec.model import (
     AlgorithmCall, DatasetSpec, OriginSpec, Specs, StudyTerminology, ValueLevelSpec,
 )
 from cdisc_dpn.spec.yamlsafe import LineDict, LineList
-
-FIXED_TIME = _dt.datetime(2000, 1, 1)
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_RISKY_START = ("=", "+", "-", "@", "'", "\t", "\r")
+from cdisc_dpn.xlsx import looks_like_formula, new_workbook, workbook_bytes
 
 
 # =========================================================================== cell codecs
@@ -51,7 +46,7 @@ def neutralise(value: Any) -> Any:
 
     An empty text (which differs from no value, e.g. `idvar: ""`) is written as a lone quote.
     """
-    if isinstance(value, str) and (value == "" or value.startswith(_RISKY_START)):
+    if isinstance(value, str) and (value == "" or value.startswith("'") or looks_like_formula(value)):
         return "'" + value
     return value
 
@@ -724,12 +719,10 @@ def workbook_rows(docs: dict[str, dict], files: dict[str, str]) -> dict[str, lis
 
 # =========================================================================== writing the xlsx
 def _write_xlsx(sheets: dict[str, list[list[Any]]], xlsx: Path) -> None:
-    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = new_workbook()
     bold = Font(bold=True)
     for name, cols in SHEETS.items():
         ws = wb.create_sheet(name)
@@ -743,31 +736,7 @@ def _write_xlsx(sheets: dict[str, list[list[Any]]], xlsx: Path) -> None:
         for i, col in enumerate(cols, start=1):
             longest = max([len(col.header)] + [len(str(r[i - 1])) for r in sheets[name][:500] if r[i - 1] is not None])
             ws.column_dimensions[get_column_letter(i)].width = col.width or min(60, max(10, longest + 2))
-    wb.properties.creator = "cdisc-dpn"
-    wb.properties.lastModifiedBy = "cdisc-dpn"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    data = _deterministic_zip(buffer.getvalue())
-    write_atomic(xlsx, data)
-
-
-def _deterministic_zip(data: bytes) -> bytes:
-    """Same workbook content -> same bytes: fixed zip entry times and document timestamps."""
-    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + stamp + rb"\3",
-                                 content)
-            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, content)
-    return out.getvalue()
+    write_atomic(xlsx, workbook_bytes(wb))
 
 
 def _spec_files(specs_root: Path) -> dict[str, str]:

@@ -6,12 +6,9 @@ fixed zip entry times. Each file is written to a temporary name and moved into p
 """
 from __future__ import annotations
 
-import datetime as dt
 import html
-import io
 import json
 import re
-import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,9 +16,8 @@ from typing import Any
 from cdisc_dpn.atomic import write_atomic
 from cdisc_dpn.errors import Finding
 from cdisc_dpn.validation.runner import ValidationResult, sort_key
+from cdisc_dpn.xlsx import formula_safe, new_workbook, workbook_bytes
 
-FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
 
 
@@ -306,44 +302,14 @@ def report_html(result: ValidationResult, run_id: str, ledger: list[dict] | None
 
 
 # --------------------------------------------------------------------------- XLSX
-def safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is prefixed with ' ."""
-    if isinstance(value, str) and (value.startswith(_FORMULA_START) or value.lstrip().startswith(_FORMULA_START)):
-        return "'" + value
-    return value
-
-
-def _normalise_xlsx(data: bytes) -> bytes:
-    """Fixed zip entry times and fixed document modification time."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    buf = io.BytesIO()
-    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
-                                 rb"\g<1>" + stamp.encode() + rb"\g<2>", content)
-            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, content)
-    return buf.getvalue()
-
-
 def report_xlsx(result: ValidationResult, run_id: str, ledger: list[dict] | None = None) -> bytes:
-    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
 
     data = report_data(result, run_id, ledger)
-    wb = Workbook(write_only=True)          # streamed: every finding is listed, tens of thousands of rows
-    wb.properties.creator = "cdisc-dpn"
-    wb.properties.lastModifiedBy = "cdisc-dpn"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    wb.properties.title = f"SDTM validation report {run_id}"
+    # streamed: every finding is listed, tens of thousands of rows
+    wb = new_workbook(write_only=True, title=f"SDTM validation report {run_id}")
     bold = Font(bold=True)
 
     def sheet(ws, header: list[str], rows: list[list[Any]], widths: list[int]) -> None:
@@ -359,7 +325,7 @@ def report_xlsx(result: ValidationResult, run_id: str, ledger: list[dict] | None
             titles.append(cell)
         ws.append(titles)
         for row in rows:
-            ws.append([safe_cell(v) for v in row])
+            ws.append([formula_safe(v) for v in row])
 
     sheet(wb.create_sheet("Dataset Summary"), ["Dataset", "Records", "Errors", "Warnings", "Notices"],
           [[d["dataset"], d["records"], d["errors"], d["warnings"], d["notices"]] for d in data["datasets"]],
@@ -393,9 +359,7 @@ def report_xlsx(result: ValidationResult, run_id: str, ledger: list[dict] | None
                 r.get("unaccounted", 0), "; ".join(f"{x['rows']} {x['status']}: {x['reason']}"
                                                    for x in r.get("reasons", []))] for r in ledger],
               [12, 20, 8, 8, 20, 8, 10, 80])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return _normalise_xlsx(buf.getvalue())
+    return workbook_bytes(wb)
 
 
 def write_reports(result: ValidationResult, out_dir: Path, *, run_id: str,
