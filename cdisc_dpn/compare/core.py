@@ -30,6 +30,8 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from cdisc_dpn.standards.kinds import number_text
+
 #: Natural keys per dataset: key sets tried in order (general SDTM variables, no study names).
 DEFAULT_KEYS: dict[str, list[list[str]]] = {
     "DM": [["USUBJID"]],
@@ -71,9 +73,7 @@ def normalise(value) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))
-        return repr(float(value))
+        return number_text(value)
     text = str(value).strip()
     return "" if text.lower() == "nan" and not isinstance(value, str) else text
 

@@ -22,6 +22,7 @@ from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, Specs,
                                   ValueLevelSpec, VariableSpec, WhereCondition)
 from cdisc_dpn.spec.oids import item_group_oid, item_oid, method_oid, value_item_oid
 from cdisc_dpn.spec.supp import long_text_qualifier
+from cdisc_dpn.standards.kinds import number_text
 from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata
 from cdisc_dpn.terminology.ct import Terminology
 
@@ -643,9 +644,7 @@ def _where_text(series: pd.Series) -> pd.Series:
     return series.map(lambda v: _num_text(v) if isinstance(v, float) else str(v))
 
 
-def _num_text(value: float) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
+_num_text = number_text
 
 
 def build_define(specs: Specs, terminology: Terminology, domains: Sequence[DomainFrame],

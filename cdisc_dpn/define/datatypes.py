@@ -2,8 +2,9 @@
 
 Rules (Define-XML 2.1 section 4.3 / 5.3.11):
 - the spec's `data_type` wins when it is a Define-XML data type;
-- Char: --DTC (and other ISO 8601 date/time columns) -> "datetime" when any value has a time
-  part, else "date"; --DUR/--ELTM/--EVLINT -> "durationDatetime"; anything else "text";
+- Char: --DTC (ISO 8601 date/time) -> "datetime" when any value has a time part, else "date";
+  ISO 8601 durations (--DUR, --ELTM, --STINT, --ENINT, --EVLINT, ...; standards.kinds decides)
+  -> "durationDatetime"; anything else "text";
 - Num: "integer" when every value is whole, else "float" with SignificantDigits = the most
   decimals in the data;
 - Length: text -> the XPT byte length (`lengths`); integer/float -> the most digits in the data
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Iterable
 
 import pandas as pd
+
+from cdisc_dpn.standards.kinds import DATETIME, DURATION, char_kind, parse_number
 
 DATA_TYPES = ("text", "integer", "float", "date", "datetime", "time", "partialDate", "partialTime",
               "partialDatetime", "incompleteDatetime", "durationDatetime", "intervalDatetime",
@@ -25,8 +28,6 @@ DATA_TYPES = ("text", "integer", "float", "date", "datetime", "time", "partialDa
               "URI")
 NUMERIC_TYPES = ("integer", "float")
 LENGTH_TYPES = ("text", "integer", "float")
-DURATION_SUFFIXES = ("DUR", "ELTM", "EVLINT")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def char_values(series: pd.Series) -> list[str]:
@@ -68,18 +69,6 @@ def numeric_profile(values: Iterable[float]) -> tuple[str, int, int | None]:
     return "float", max(digits(v) for v in vals), max(decimals(v) for v in vals)
 
 
-def parse_number(text: str) -> float | None:
-    """The number a text holds, or None for anything else (text results, overflow to infinity)."""
-    text = str(text).strip()
-    if not _NUMBER.fullmatch(text):
-        return None
-    try:
-        number = float(Decimal(text))
-    except (InvalidOperation, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def text_decimals(text: str) -> int:
     """Decimals written in a number stored as text; 0 for text that is not a number ("NEG", "Negative")."""
     number = parse_number(text)
@@ -96,14 +85,11 @@ def non_numbers(values: Iterable[str]) -> list[str]:
     return sorted({v for v in values if parse_number(v) is None})
 
 
-def is_iso_datetime_name(name: str) -> bool:
-    return name.endswith("DTC") or name in ("RFICDTC", "DTHDTC")
-
-
 def char_type(name: str, values: list[str]) -> str:
-    if any(name.endswith(s) for s in DURATION_SUFFIXES) and len(name) > 4:
+    kind = char_kind(name)
+    if kind == DURATION:
         return "durationDatetime"
-    if is_iso_datetime_name(name):
+    if kind == DATETIME:
         return "datetime" if any("T" in v for v in values) else "date"
     return "text"
 

@@ -14,6 +14,7 @@ from cdisc_dpn.derive.dates import DEFAULT_FORMATS, combine_datetime, parse_date
 from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
 from cdisc_dpn.errors import Severity
 from cdisc_dpn.derive.context import MappingContext, MappingProblem
+from cdisc_dpn.standards.kinds import NUMBER_PATTERN
 
 _INPUT = ("column", "variable")
 
@@ -166,7 +167,7 @@ def concat(ctx: MappingContext, params: dict, var) -> pd.Series:
     return result.astype(object)
 
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER = re.compile(rf"^{NUMBER_PATTERN}$")
 
 
 def parse_numbers(values: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:

@@ -6,12 +6,13 @@ import pandas as pd
 from cdisc_dpn.errors import Finding
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW
 from cdisc_dpn.spec.model import DatasetSpec
+from cdisc_dpn.standards.kinds import number_text
 
 SUPP_COLUMNS = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"]
 
 
 def _idvarval(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+    return values.map(lambda v: "" if pd.isna(v) else (number_text(v) if isinstance(v, float) else str(v)))
 
 
 def build_supp_frame(parent_spec: DatasetSpec, parent: pd.DataFrame, qualifiers: pd.DataFrame,

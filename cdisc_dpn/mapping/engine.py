@@ -20,6 +20,7 @@ from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_so
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs, VariableSpec
 from cdisc_dpn.spec.supp import long_text_qualifier, supp_dataset_spec
+from cdisc_dpn.standards.kinds import number_text
 from cdisc_dpn.terminology import Terminology
 
 
@@ -227,9 +228,7 @@ def datasets_read_by(spec: DatasetSpec) -> set[str]:
 
 
 def _text_of(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return number_text(value) if isinstance(value, float) else str(value)
 
 
 def _as_text(values: pd.Series) -> pd.Series:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time
 
+from cdisc_dpn.standards.kinds import number_text
+
 
 def cell_text(value: object) -> str:
     """Integral floats without '.0' (Excel stores 66 and 66.0 alike), dates as ISO 8601, others as repr."""
@@ -12,9 +14,7 @@ def cell_text(value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
+        return number_text(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) \
             else value.strftime("%Y-%m-%d")

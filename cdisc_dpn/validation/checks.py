@@ -16,6 +16,7 @@ import pandas as pd
 
 from cdisc_dpn.spec.model import DatasetSpec, PlausibleRange
 from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
+from cdisc_dpn.standards.kinds import number_texts
 from cdisc_dpn.validation.plausibility import find_out_of_range
 
 TRIAL_DESIGN = frozenset({"TA", "TD", "TE", "TI", "TM", "TS", "TV"})
@@ -108,16 +109,7 @@ def _stripped_text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
 
 
-def number_text(series: pd.Series) -> pd.Series:
-    return on_distinct(pd.to_numeric(series, errors="coerce").astype(float), _number_text)
-
-
-def _number_text(values: pd.Series) -> pd.Series:
-    out = values.astype(str)
-    integral = values.notna() & np.isfinite(values) & (values == values.round())
-    out[integral] = values[integral].astype(np.int64).astype(str)
-    out[values.isna()] = ""
-    return out
+number_text = number_texts
 
 
 def records(frame: pd.DataFrame, mask: np.ndarray | pd.Series, value: pd.Series | np.ndarray | str,

@@ -19,6 +19,7 @@ from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW
 from cdisc_dpn.spec.model import DatasetSpec, Specs
+from cdisc_dpn.standards.kinds import number_text
 from cdisc_dpn.terminology.ct import Terminology
 from cdisc_dpn.validation.catalogue import with_severities, Catalogue, load_catalogue, render
 from cdisc_dpn.validation.checks import CHECKS, CheckContext, Violation
@@ -98,7 +99,7 @@ def value_text(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return ""
-        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+        return number_text(value)
     if isinstance(value, (np.integer,)):
         return str(int(value))
     return str(value)

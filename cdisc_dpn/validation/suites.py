@@ -13,28 +13,19 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from cdisc_dpn.atomic import write_atomic
 from cdisc_dpn.spec.model import DatasetSpec, Specs, SpecLocation, ValueLevelSpec, VariableSpec
+from cdisc_dpn.standards.kinds import (  # noqa: F401  (ISO8601_*: the patterns the suites use)
+    ISO8601_DTC, ISO8601_DUR, NUMBER_PATTERN, is_datetime_name, is_duration_name,
+)
 from cdisc_dpn.terminology.ct import Terminology
 from cdisc_dpn.validation.catalogue import Catalogue, load_catalogue
 
 SUITE_FORMAT = "great_expectations-1.x"
 
-#: ISO 8601 complete or partial date/datetime (SDTMIG 4.4), optionally an interval start/end.
-_DT = (r"[0-9]{4}(?:-(?:0[1-9]|1[0-2]|-)(?:-(?:0[1-9]|[12][0-9]|3[01]|-)"
-       r"(?:T(?:[01][0-9]|2[0-3]|-)(?::(?:[0-5][0-9]|-)(?::[0-5][0-9](?:\.[0-9]+)?)?)?)?)?)?")
-ISO8601_DTC = rf"^(?:{_DT}(?:/{_DT})?)?$"
-_DUR = (r"P(?:(?:[0-9]+(?:\.[0-9]+)?W)|(?:(?:[0-9]+(?:\.[0-9]+)?Y)?(?:[0-9]+(?:\.[0-9]+)?M)?(?:[0-9]+(?:\.[0-9]+)?D)?"
-        r"(?:T(?:[0-9]+(?:\.[0-9]+)?H)?(?:[0-9]+(?:\.[0-9]+)?M)?(?:[0-9]+(?:\.[0-9]+)?S)?)?))")
-ISO8601_DUR = rf"^(?:-?{_DUR})?$"
 BLANK = r"^\s*$"
 INTEGER_TEXT = r"^\s*$|^\s*[-+]?[0-9]+\s*$"
-FLOAT_TEXT = r"^\s*$|^\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*$"
+FLOAT_TEXT = rf"^\s*$|^\s*{NUMBER_PATTERN}\s*$"
 NUMERIC_DTYPES = ["Float32", "Float64", "Int16", "Int32", "Int64", "Int8", "float16", "float32", "float64",
                   "int16", "int32", "int64", "int8", "uint16", "uint32", "uint64", "uint8"]
-DURATION_SUFFIXES = ("DUR", "ELTM", "EVLINT", "STINT", "ENINT")
-
-
-def _is_duration(name: str) -> bool:
-    return name.endswith(DURATION_SUFFIXES) and len(name) > 3
 
 
 class _SuiteBuilder:
@@ -164,10 +155,10 @@ def _variable_expectations(b: _SuiteBuilder, spec: DatasetSpec, v: VariableSpec,
     if max_length:
         b.add("DPN-GX-LENGTH", "expect_column_value_lengths_to_be_between", {**col, "max_value": int(max_length)},
               variable=v.name, where=v.where, params={"max_length": int(max_length)})
-    if v.name.endswith("DTC"):
+    if is_datetime_name(v.name):
         b.add("DPN-GX-ISO8601-DTC", "expect_column_values_to_match_regex", {**col, "regex": ISO8601_DTC},
               variable=v.name, where=v.where)
-    elif _is_duration(v.name):
+    elif is_duration_name(v.name):
         b.add("DPN-GX-ISO8601-DUR", "expect_column_values_to_match_regex", {**col, "regex": ISO8601_DUR},
               variable=v.name, where=v.where)
 
