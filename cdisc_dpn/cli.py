@@ -303,17 +303,14 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
              rules: tuple[str, ...], no_open_rules: bool) -> None:
     """Validate a folder of SDTM datasets from any tool: XPT, Dataset-JSON or CSV (with _datasets.csv /
     _variables.csv metadata where present)."""
-    from cdisc_dpn.validation import validate_folder, write_reports
+    from cdisc_dpn.pipeline import load_study_specs, open_rules_settings, validate_written_folder
     from cdisc_dpn.validation.folder import dataset_files
-    from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig
 
     stages = _Stages(quiet=False)
     try:
         specs = None
         if study_dir is not None:
-            from cdisc_dpn.spec.loader import load_specs
-
-            specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
+            specs, _ = load_study_specs(study_dir)
         if not dataset_files(folder):
             click.secho(f"error: no dataset files (.xpt, .json, .ndjson, .csv) in {folder}", fg="red", err=True)
             sys.exit(EXIT_INPUT)
@@ -324,17 +321,14 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
                         fg="red", err=True)
             sys.exit(EXIT_INPUT)
         rules_dir, rule_ids = _rules_options(rules)
-        not_applicable = dict(specs.study.validation.get("not_applicable") or {}) if specs is not None else {}
-        severities = dict(specs.study.validation.get("severity") or {}) if specs is not None else {}
         stages("Validating")
-        result = validate_folder(folder, define_path=define_path, specs=specs, severities=severities,
-                                 open_rules=OpenRulesConfig(not no_open_rules, rules_dir, rule_ids, not_applicable),
-                                 progress=stages.detail)
+        result, paths = validate_written_folder(
+            folder, report_dir, specs=specs, define_path=define_path, progress=stages.detail,
+            open_rules=open_rules_settings(specs, enabled=not no_open_rules, folder=rules_dir, ids=rule_ids))
     except CdiscDpnError as exc:
         stages.done()
         _fail(exc)
     stages.done()
-    paths = write_reports(result, report_dir, run_id="validate")
     counts = result.failures_by_severity()
     click.echo(f"Validated {len(result.datasets)} datasets, {sum(result.datasets.values())} records, "
                f"{result.rules_run} rules, {result.expectations} expectations in {result.duration:.1f} s")
@@ -360,38 +354,19 @@ def validate(folder: Path, define_path: Path | None, study_dir: Path | None, rep
               help="ISO 8601 date-time for CreationDateTime (default from study.yaml).")
 def define(study_dir: Path, data_dir: Path, out_file: Path, created: str | None) -> None:
     """Build define.xml (+ define.html) from the specs and the written datasets."""
-    from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
-    from cdisc_dpn.frames import DomainFrame
-    from cdisc_dpn.spec.loader import load_specs
-    from cdisc_dpn.spec.supp import supp_dataset_spec
+    from cdisc_dpn.pipeline import created_time, describe_study, load_study_specs, read_written_datasets
     from cdisc_dpn.terminology import load_terminology
-    from cdisc_dpn.xpt.reader import read_xpt
-    import pandas as pd
 
     try:
-        specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
+        specs, _ = load_study_specs(study_dir)
         terminology = load_terminology(specs.terminology)
-        all_specs = {d.name: d for d in specs.datasets}
-        all_specs.update({d.supp_name: supp_dataset_spec(d) for d in specs.datasets if d.supplemental})
-        domains, lengths = [], {}
-        for name, spec in all_specs.items():
-            path = data_dir / f"{name.lower()}.xpt"
-            if not path.is_file():
-                continue
-            frame, meta = read_xpt(path)
-            lengths[name] = {v.name: v.length for v in meta.variables}
-            domains.append(DomainFrame(spec, frame, pd.DataFrame(index=frame.index)))
+        domains, lengths = read_written_datasets(specs, data_dir)
         if not domains:
             click.secho(f"error: no XPT file in {data_dir} matches a dataset of the specs", fg="red", err=True)
             sys.exit(EXIT_INPUT)
-        tree, findings = build_define(specs, terminology, domains, lengths,
-                                      created=created or str(specs.study.define.get("created", "2000-01-01T00:00:00")),
-                                      file_oid=specs.study.define.get("file_oid"))
-        findings += check_define(tree, domains, lengths)
+        findings = describe_study(specs, terminology, domains, lengths, created_time(created, specs), out_file)
     except CdiscDpnError as exc:
         _fail(exc)
-    write_define(tree, out_file)
-    render_define_html(tree, out_file.with_suffix(".html"))
     errors = [f for f in findings if f.severity is Severity.ERROR]
     click.echo(f"Wrote {out_file} and {out_file.with_suffix('.html')} ({len(domains)} datasets); "
                f"{len(errors)} errors, {len(findings) - len(errors)} other findings")
@@ -484,12 +459,12 @@ def spec_import(xlsx: Path, out_dir: Path) -> None:
               type=click.Path(file_okay=False, path_type=Path))
 def suites(study_dir: Path, out_dir: Path) -> None:
     """Write the Great Expectations suites generated from the specs (one JSON per dataset)."""
-    from cdisc_dpn.spec.loader import load_specs
+    from cdisc_dpn.pipeline import load_study_specs
     from cdisc_dpn.terminology import load_terminology
     from cdisc_dpn.validation import write_suites
 
     try:
-        specs, _ = load_specs(study_dir, algorithms=_algorithm_catalogue())
+        specs, _ = load_study_specs(study_dir)
     except CdiscDpnError as exc:
         _fail(exc)
     paths = write_suites(specs, load_terminology(specs.terminology), out_dir)

@@ -1,4 +1,6 @@
-"""The one place that knows the order of the stages: specs, read, map, ledger, write, validate, define.
+"""The one place that knows the order of the stages (STAGES): specs, read, map + ledger, check, write,
+define, validate, report. The CLI commands that run part of it (validate, define, suites) call the
+stage functions here (load_study_specs, describe_study, validate_written_folder), never their own order.
 
 Everything is written into a temporary folder beside the output and moved into place only when
 the run completes, so a failed or interrupted run leaves the previous output untouched; a run with
@@ -38,6 +40,8 @@ from cdisc_dpn.xpt.checks import check_dataset, transliterate
 from cdisc_dpn.xpt.metadata import XptDataset, XptVariable
 from cdisc_dpn.xpt.writer import split_dataset, write_xpt, xpt_file_name
 
+#: The stages of a run, in the order run_pipeline runs them (the keys of RunResult.timings).
+STAGES = ("specs", "read", "map", "check", "write", "define", "validate", "report")
 DEFAULT_SPLIT_BYTES = 5 * 1000 ** 3          # FDA TCG: 5 GB
 DEFAULT_CREATED = "2000-01-01T00:00:00"
 
@@ -98,6 +102,13 @@ def _quiet(_message: str) -> None:
 
 
 # --------------------------------------------------------------------------- stages
+def load_study_specs(study_dir: Path) -> tuple[Specs, list[Finding]]:
+    """Stage "specs": the mapping specs, checked against the algorithm catalogue and the rule catalogue."""
+    specs, findings = load_specs(study_dir, algorithms=known_algorithms())
+    check_rule_severities(specs)
+    return specs, findings
+
+
 def read_raw(specs: Specs, raw_dir: Path) -> dict[str, RawTable]:
     """Read every declared form; all unusable files are reported together (InputError)."""
     if not raw_dir.is_dir():
@@ -201,10 +212,16 @@ def check_rule_severities(specs: Specs) -> None:
 
 def open_rules_config(config: RunConfig, specs: Specs):
     """The Open Rules settings of a run: CLI options plus study.yaml `validation: not_applicable:`."""
+    return open_rules_settings(specs, enabled=config.open_rules, folder=config.rules_dir, ids=tuple(config.rule_ids))
+
+
+def open_rules_settings(specs: Specs | None, *, enabled: bool = True, folder: Path | None = None,
+                        ids: tuple[str, ...] = ()):
+    """Open Rules options plus, with specs, study.yaml `validation: not_applicable:`."""
     from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig
 
-    return OpenRulesConfig(enabled=config.open_rules, folder=config.rules_dir, ids=tuple(config.rule_ids),
-                           not_applicable=dict(specs.study.validation.get("not_applicable") or {}))
+    not_applicable = dict(specs.study.validation.get("not_applicable") or {}) if specs is not None else {}
+    return OpenRulesConfig(enabled=enabled, folder=folder, ids=tuple(ids), not_applicable=not_applicable)
 
 
 def check_output_folder(config: RunConfig) -> None:
@@ -234,8 +251,12 @@ def check_output_folder(config: RunConfig) -> None:
 
 
 def _created(config: RunConfig, specs: Specs) -> str:
-    value = config.created or specs.study.define.get("created") or DEFAULT_CREATED
-    return str(value)
+    return created_time(config.created, specs)
+
+
+def created_time(option: str | None, specs: Specs) -> str:
+    """CreationDateTime of define.xml and Dataset-JSON: --created, else study.yaml, else a fixed time."""
+    return str(option or specs.study.define.get("created") or DEFAULT_CREATED)
 
 
 def run_pipeline(config: RunConfig, progress: Progress = _quiet, detail: Progress = _quiet) -> RunResult:
@@ -265,9 +286,8 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
         return time.perf_counter()
 
     t = stage("Loading mapping specs")
-    specs, spec_findings = load_specs(config.study_dir, algorithms=known_algorithms())
+    specs, spec_findings = load_study_specs(config.study_dir)
     findings.extend(spec_findings)
-    check_rule_severities(specs)
     timings["specs"] = time.perf_counter() - t
 
     t = stage("Reading raw CRF exports")
@@ -318,7 +338,6 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
 
 def _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp: Path, timings,
                stage, unavailable=None, detail: Progress = _quiet) -> RunResult:
-    from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
     from cdisc_dpn.validation import validate_domains, write_reports, write_suites
 
     sdtm_dir, report_dir, raw_out = tmp / "sdtm", tmp / "report", tmp / "raw"
@@ -334,14 +353,8 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     timings["write"] = time.perf_counter() - t
 
     t = stage("Building Define-XML 2.1")
-    domain_list = list(domains.values())
-    tree, define_findings = build_define(specs, terminology, domain_list, lengths, created=created,
-                                         file_oid=specs.study.define.get("file_oid"))
-    define_findings += check_define(tree, domain_list, lengths)
-    findings.extend(define_findings)
     define_path = sdtm_dir / "define.xml"
-    write_define(tree, define_path)
-    render_define_html(tree, sdtm_dir / "define.html")
+    findings.extend(describe_study(specs, terminology, list(domains.values()), lengths, created, define_path))
     timings["define"] = time.perf_counter() - t
 
     t = stage("Validating (expectation suites + conformance rules)")
@@ -371,6 +384,52 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
                       **{f"report_{k}": str(v) for k, v in report_paths.items()}, "ledger": str(ledger_path),
                       "manifest": str(tmp / "manifest.json")}
     return result
+
+
+def describe_study(specs: Specs, terminology, domains: list[DomainFrame], lengths: dict[str, dict[str, int]],
+                   created: str, define_path: Path) -> list[Finding]:
+    """Stage "define": define.xml (checked against the data and the schema) and define.html beside it."""
+    from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
+
+    tree, findings = build_define(specs, terminology, domains, lengths, created=created,
+                                  file_oid=specs.study.define.get("file_oid"))
+    findings += check_define(tree, domains, lengths)
+    write_define(tree, define_path)
+    render_define_html(tree, define_path.with_suffix(".html"))
+    return findings
+
+
+def read_written_datasets(specs: Specs, data_dir: Path) -> tuple[list[DomainFrame], dict[str, dict[str, int]]]:
+    """The XPT files of a finished run that the specs describe (SUPPxx included), with their lengths:
+    the input of `define` run on its own."""
+    import pandas as pd
+
+    from cdisc_dpn.spec.supp import supp_dataset_spec
+    from cdisc_dpn.xpt.reader import read_xpt
+
+    all_specs = {d.name: d for d in specs.datasets}
+    all_specs.update({d.supp_name: supp_dataset_spec(d) for d in specs.datasets if d.supplemental})
+    domains, lengths = [], {}
+    for name, spec in all_specs.items():
+        path = data_dir / f"{name.lower()}.xpt"
+        if not path.is_file():
+            continue
+        frame, meta = read_xpt(path)
+        lengths[name] = {v.name: v.length for v in meta.variables}
+        domains.append(DomainFrame(spec, frame, pd.DataFrame(index=frame.index)))
+    return domains, lengths
+
+
+def validate_written_folder(folder: Path, report_dir: Path, *, specs: Specs | None, define_path: Path | None,
+                            open_rules, progress: Progress = _quiet):
+    """Stages "validate" and "report" on a folder of datasets from any tool (with the study's rule
+    severities and not-applicable rules when specs are given); returns (result, report paths)."""
+    from cdisc_dpn.validation import validate_folder, write_reports
+
+    severities = dict(specs.study.validation.get("severity") or {}) if specs is not None else {}
+    result = validate_folder(folder, define_path=define_path, specs=specs, severities=severities,
+                             open_rules=open_rules, progress=progress)
+    return result, write_reports(result, report_dir, run_id="validate")
 
 
 def _with_conversion_counts(validation, all_findings: list[Finding]):
