@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from .builder import build_define
+from .assemble import build_define
 from .checks import check_define
 from .html import render_define_html
 from .writer import write_define

@@ -4,75 +4,43 @@ The tree describes the data that was written: variables in the order of the fram
 character lengths from the XPT writer (`lengths`), numeric types and digits from the values,
 codelists with the terms that occur. Everything else (labels, origins, methods, comments,
 keys, value-level metadata, documents) comes from the spec. OIDs follow cdisc_dpn.spec.oids.
+Layers: profile (what the data says) -> model (vocabularies, OIDs) -> this module (decisions and
+findings) -> xml (elements).
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import pandas as pd
 from lxml import etree
 
-import cdisc_dpn
-from cdisc_dpn.distinct import first_rows, on_distinct, value_codes
 from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.spec.model import (AlgorithmCall, DatasetSpec, OriginSpec, Specs, SuppQualifierSpec,
                                   ValueLevelSpec, VariableSpec, WhereCondition)
 from cdisc_dpn.spec.oids import item_group_oid, item_oid, method_oid, value_item_oid
 from cdisc_dpn.spec.supp import long_text_qualifier
-from cdisc_dpn.standards.kinds import number_text
 from cdisc_dpn.standards.sdtmig import SDTMIG_VERSION, domain_metadata
 from cdisc_dpn.terminology.ct import Terminology
 
 from . import datatypes as dt
+from . import profile
+from . import xml
 from .codelists import CodelistUse, build_codelists, resolve
-from .xmlns import DEFINE_VERSION, NSMAP, ODM_VERSION, XL_HREF, df, odm, sub, translated
-
-CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT",
-               "RELATIONSHIP", "STUDY REFERENCE")
-ITEM_GROUP_CLASSES = CLASS_ORDER + ("REFERENCE DATA STRUCTURE",)
-ORIGIN_TYPES = ("Assigned", "Collected", "Derived", "Not Available", "Other", "Predecessor", "Protocol")
-ORIGIN_SOURCES = ("Investigator", "Sponsor", "Subject", "Vendor")
-DEFAULT_SOURCE = {"Collected": "Investigator", "Derived": "Sponsor", "Assigned": "Sponsor",
-                  "Protocol": "Sponsor", "Predecessor": "Sponsor"}
-COMPARATORS = ("LT", "LE", "GT", "GE", "EQ", "NE", "IN", "NOTIN")
-VLM_RESULT_SUFFIXES = ("ORRES", "STRESC", "STRESN")
-_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
-_OID_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
-
-
-def _oid_part(text: str) -> str:
-    return _OID_UNSAFE.sub("_", str(text)) or "_"
+from .model import (
+    CLASS_ORDER, COMPARATORS, CREATED, DEFAULT_SOURCE, ITEM_GROUP_CLASSES, ORIGIN_SOURCES, ORIGIN_TYPES,
+    VLM_RESULT_SUFFIXES, ValueLevelItem, algorithm_summary, leaf_id, method_kind, oid_part, where_clause_oid,
+)
+from .xmlns import df
 
 
 def _finding(code: str, severity: Severity, message: str, **where) -> Finding:
     return Finding(code, severity, message, stage="define", **where)
 
 
-@dataclass
-class _Vlm:
-    """One value-level entry ready to be written."""
+class _DefineAssembler:
+    """Walks the specs and the written datasets, decides what define.xml says and collects findings."""
 
-    oid: str
-    wc_oid: str
-    conditions: tuple[WhereCondition, ...]
-    name: str
-    description: str
-    data_type: str
-    length: int | None
-    significant_digits: int | None
-    codelist: str | None
-    values: list[str]
-    origin: OriginSpec | None
-    method_oid: str | None
-    comment_oid: str | None
-    mandatory: bool
-    hints: dict[str, str] = field(default_factory=dict)
-
-
-class _DefineBuilder:
     def __init__(self, specs: Specs, terminology: Terminology, lengths: Mapping[str, Mapping[str, int]]):
         self.specs = specs
         self.study = specs.study
@@ -90,14 +58,11 @@ class _DefineBuilder:
         self.ct_version = standards.get("ct") or terminology.version
         self.ig_oid = f"STD.SDTMIG.{self.ig_version}"
         self.ct_oid = f"STD.CT.SDTM.{self.ct_version}"
+        self.where_rows = profile.WhereRows()
 
     # ------------------------------------------------------------------ helpers
-    def leaf_id(self, key: str) -> str:
-        return f"LF.{_oid_part(key)}"
-
     def add_method(self, oid: str, target: str, description: str, algorithm: AlgorithmCall | None) -> str:
-        kind = "Imputation" if algorithm is not None and "imput" in algorithm.name.lower() else "Computation"
-        self.methods.setdefault(oid, (f"Algorithm to derive {target}", kind, description))
+        self.methods.setdefault(oid, (f"Algorithm to derive {target}", method_kind(algorithm), description))
         return oid
 
     def add_comment(self, oid: str, text: str | None) -> str | None:
@@ -105,13 +70,6 @@ class _DefineBuilder:
             return None
         self.comments.setdefault(oid, text)
         return oid
-
-    @staticmethod
-    def algorithm_summary(algorithm: AlgorithmCall | None) -> str:
-        if algorithm is None:
-            return "Derived by the sponsor."
-        params = "; ".join(f"{k}: {_param_text(v)}" for k, v in sorted(algorithm.params.items()))
-        return f"Derived with the {algorithm.name} algorithm" + (f" ({params})." if params else ".")
 
     def origin(self, parent: etree._Element, origin: OriginSpec | None, where: str, **loc) -> None:
         if origin is None:
@@ -129,12 +87,8 @@ class _DefineBuilder:
                                           f"origin source {source!r} of {where} is not one of {', '.join(ORIGIN_SOURCES)}",
                                           fix="correct the origin source in the spec", **loc))
             source = None
-        el = sub(parent, df("Origin"), {"Type": kind, "Source": source})
-        if kind == "Predecessor" and origin.predecessor:
-            translated(el, odm("Description"), origin.predecessor)
-        if kind == "Collected" and origin.pages and self.acrf is not None:
-            ref = sub(el, df("DocumentRef"), {"leafID": self.leaf_id(self.acrf.id)})
-            sub(ref, df("PDFPageRef"), {"PageRefs": origin.pages, "Type": "PhysicalRef"})
+        xml.origin(parent, kind, source, origin.predecessor, origin.pages,
+                   self.acrf.id if self.acrf is not None else None)
 
     def codelist_ref(self, parent: etree._Element, key: str | None, values: list[str], data_type: str,
                      user: str, hints: dict[str, str] | None = None, **loc) -> None:
@@ -149,47 +103,17 @@ class _DefineBuilder:
             return
         oid, cl, external = resolved
         use = self.codelists.setdefault(oid, CodelistUse(oid, cl, external))
-        ref = sub(parent, odm("CodeListRef"), {"CodeListOID": oid})
+        ref = xml.codelist_ref(parent, oid)
         use.add([] if external else values, data_type, ref, user, hints)
 
     # ------------------------------------------------------------------ document
     def build(self, domains: Sequence[DomainFrame], created: str, file_oid: str | None) -> etree._ElementTree:
-        if not _CREATED.fullmatch(created or ""):
+        if not CREATED.fullmatch(created or ""):
             raise ValueError(f"created must be an ISO 8601 date-time like 2025-01-31T12:00:00, got {created!r}")
         study = self.study
-        define_meta = dict(study.define or {})
-        root = etree.Element(odm("ODM"), nsmap=NSMAP)
-        for key, value in (("FileType", "Snapshot"),
-                           ("FileOID", file_oid or define_meta.get("file_oid") or f"{study.studyid}.SDTM.DEFINE"),
-                           ("CreationDateTime", created), ("ODMVersion", ODM_VERSION),
-                           ("Originator", str(define_meta.get("originator") or study.sponsor or "cdisc-dpn")),
-                           ("SourceSystem", "cdisc-dpn"), ("SourceSystemVersion", cdisc_dpn.__version__),
-                           (df("Context"), "Submission")):
-            root.set(key, str(value))
-        study_el = sub(root, odm("Study"), {"OID": f"STDY.{_oid_part(study.studyid)}"})
-        gv = sub(study_el, odm("GlobalVariables"))
-        sub(gv, odm("StudyName"), text=study.study_name or study.studyid)
-        sub(gv, odm("StudyDescription"), text=study.description or study.study_name or study.studyid)
-        sub(gv, odm("ProtocolName"), text=study.protocol_name or study.studyid)
-        mdv = sub(study_el, odm("MetaDataVersion"), {
-            "OID": f"MDV.{_oid_part(study.studyid)}.SDTMIG.{self.ig_version}",
-            "Name": str(define_meta.get("name") or f"Study {study.studyid}, SDTM data definitions"),
-            "Description": str(define_meta.get("description") or
-                               f"SDTM datasets of study {study.studyid} ({study.study_name})"),
-            df("DefineVersion"): DEFINE_VERSION})
-
-        standards = sub(mdv, df("Standards"))
-        sub(standards, df("Standard"), {"OID": self.ig_oid, "Name": "SDTMIG", "Type": "IG",
-                                        "Version": self.ig_version, "Status": "Final"})
-        ct_standard = sub(standards, df("Standard"), {"OID": self.ct_oid, "Name": "CDISC/NCI", "Type": "CT",
-                                                      "PublishingSet": "SDTM", "Version": self.ct_version,
-                                                      "Status": "Final"})
-        for kind in ("AnnotatedCRF", "SupplementalDoc"):
-            docs = [d for d in study.documents if d.kind == kind]
-            if docs:
-                holder = sub(mdv, df(kind))
-                for d in docs:
-                    sub(holder, df("DocumentRef"), {"leafID": self.leaf_id(d.id)})
+        root, mdv, standards, ct_standard = xml.document(
+            study, dict(study.define or {}), created=created, file_oid=file_oid, ig_version=self.ig_version,
+            ig_oid=self.ig_oid, ct_version=self.ct_version, ct_oid=self.ct_oid)
         vl_anchor = len(mdv)          # ValueListDefs and WhereClauseDefs are inserted here at the end
 
         ordered = sorted(domains, key=self._dataset_key)
@@ -211,16 +135,9 @@ class _DefineBuilder:
         self.findings.extend(cl_findings)
         if not used_ct:
             standards.remove(ct_standard)
-        for oid in sorted(self.methods):
-            name, kind, text = self.methods[oid]
-            m = sub(mdv, odm("MethodDef"), {"OID": oid, "Name": name, "Type": kind})
-            translated(m, odm("Description"), text)
-        for oid in sorted(self.comments):
-            c = sub(mdv, df("CommentDef"), {"OID": oid})
-            translated(c, odm("Description"), self.comments[oid])
-        for d in study.documents:
-            leaf = sub(mdv, df("leaf"), {"ID": self.leaf_id(d.id), XL_HREF: d.href})
-            sub(leaf, df("title"), text=d.title)
+        xml.method_defs(mdv, self.methods)
+        xml.comment_defs(mdv, self.comments)
+        xml.document_leaves(mdv, study.documents)
         return etree.ElementTree(root)
 
     def _dataset_key(self, domain: DomainFrame) -> tuple[int, str]:
@@ -229,17 +146,7 @@ class _DefineBuilder:
         return rank, domain.spec.name
 
     def _where_clause_defs(self) -> list[etree._Element]:
-        out = []
-        for oid in sorted(self.where_clauses):
-            ds, conds = self.where_clauses[oid]
-            wc = etree.Element(df("WhereClauseDef"), {"OID": oid})
-            for cond in conds:
-                rc = sub(wc, odm("RangeCheck"), {"Comparator": cond.comparator, "SoftHard": "Soft",
-                                                 df("ItemOID"): item_oid(ds, cond.variable)})
-                for v in cond.values:
-                    sub(rc, odm("CheckValue"), text=v)
-            out.append(wc)
-        return out
+        return [xml.where_clause_def(oid, *self.where_clauses[oid]) for oid in sorted(self.where_clauses)]
 
     # ------------------------------------------------------------------ datasets
     def dataset(self, domain: DomainFrame) -> tuple[etree._Element, list[etree._Element], list[etree._Element]]:
@@ -254,17 +161,13 @@ class _DefineBuilder:
                                           f"dataset class {spec.dataset_class!r} of {name} is not a Define-XML "
                                           "class", dataset=name, fix="use the SDTMIG class name"))
         comment_oid = self.add_comment(f"COM.{name}", spec.comment)
-        ig = etree.Element(odm("ItemGroupDef"))
-        for key, value in (("OID", item_group_oid(name)), ("Domain", domain_attr), ("Name", name),
-                           ("Repeating", "Yes" if spec.repeating else "No"),
-                           ("IsReferenceData", "Yes" if spec.reference_data else "No"),
-                           ("SASDatasetName", name), (df("Structure"), spec.structure or "Not specified"),
-                           ("Purpose", "Tabulation"), (df("StandardOID"), self.ig_oid),
-                           (df("HasNoData"), "Yes" if len(frame) == 0 else None),
-                           (df("CommentOID"), comment_oid), (df("ArchiveLocationID"), self.leaf_id(name))):
-            if value is not None:
-                ig.set(key, str(value))
-        translated(ig, odm("Description"), spec.label or name)
+        ig = xml.item_group_def((
+            ("OID", item_group_oid(name)), ("Domain", domain_attr), ("Name", name),
+            ("Repeating", "Yes" if spec.repeating else "No"), ("IsReferenceData", "Yes" if spec.reference_data else "No"),
+            ("SASDatasetName", name), (df("Structure"), spec.structure or "Not specified"),
+            ("Purpose", "Tabulation"), (df("StandardOID"), self.ig_oid),
+            (df("HasNoData"), "Yes" if len(frame) == 0 else None),
+            (df("CommentOID"), comment_oid), (df("ArchiveLocationID"), leaf_id(name))), spec.label or name)
 
         ig_meta = domain_metadata(name)
         vlm_by_var = self._value_level(domain, parent_spec)
@@ -285,29 +188,20 @@ class _DefineBuilder:
             method = None
             if var is not None and (var.method or var.origin.type == "Derived"):
                 method = self.add_method(method_oid(name, column), f"{name}.{column}",
-                                         var.method or self.algorithm_summary(var.algorithm), var.algorithm)
+                                         var.method or algorithm_summary(var.algorithm), var.algorithm)
             role = (var.role if var is not None and var.role else None) or (meta.role if meta is not None else None)
-            sub(ig, odm("ItemRef"), {"ItemOID": oid, "OrderNumber": str(order),
+            xml.item_ref(ig, {"ItemOID": oid, "OrderNumber": str(order),
                                      "Mandatory": "Yes" if core == "Req" else "No",
                                      "KeySequence": str(key_seq) if key_seq else None,
                                      "MethodOID": method, "Role": role or None})
             vlms = vlm_by_var.get(column)
             defs.append(self.item_def(domain, column, var, meta, vl_oid=f"VL.{name}.{column}" if vlms else None))
             if vlms:
-                vl = etree.Element(df("ValueListDef"), {"OID": f"VL.{name}.{column}"})
-                for i, v in enumerate(vlms, start=1):
-                    ref = sub(vl, odm("ItemRef"), {"ItemOID": v.oid, "OrderNumber": str(i),
-                                                   "Mandatory": "Yes" if v.mandatory else "No",
-                                                   "MethodOID": v.method_oid})
-                    sub(ref, df("WhereClauseRef"), {"WhereClauseOID": v.wc_oid})
+                vl_defs.append(xml.value_list_def(f"VL.{name}.{column}", vlms))
+                for v in vlms:
                     self.where_clauses.setdefault(v.wc_oid, (name, v.conditions))
                     vlm_defs.append(self.vlm_item_def(name, column, v))
-                vl_defs.append(vl)
-        class_el = sub(ig, df("Class"), {"Name": cls or "SPECIAL PURPOSE"})
-        if spec.subclass:
-            sub(class_el, df("SubClass"), {"Name": spec.subclass})
-        leaf = sub(ig, df("leaf"), {"ID": self.leaf_id(name), XL_HREF: f"{name.lower()}.xpt"})
-        sub(leaf, df("title"), text=f"{name.lower()}.xpt")
+        xml.dataset_class_and_leaf(ig, cls or "SPECIAL PURPOSE", spec.subclass, name)
         return ig, defs + vlm_defs, vl_defs
 
     def _supp_parent(self, spec: DatasetSpec) -> DatasetSpec | None:
@@ -320,14 +214,13 @@ class _DefineBuilder:
         declared_type = var.type if var is not None else (meta.type if meta is not None else None)
         is_num = declared_type == "Num" if declared_type else pd.api.types.is_numeric_dtype(series)
         loc = {"dataset": name, "variable": column}
-        values = dt.num_values(_distinct(series)) if is_num else dt.char_values(_distinct(series))
+        values = profile.column_values(series, is_num)
+        shown = profile.shown_values(values, is_num)
         length = sig = None
         if is_num:
             data_type, length, sig = dt.numeric_profile(values)
-            shown = [_num_text(v) for v in values]
         else:
             data_type = dt.char_type(column, values)
-            shown = values
         wanted = var.data_type if var is not None else None
         if wanted:
             if wanted not in dt.DATA_TYPES:
@@ -351,22 +244,18 @@ class _DefineBuilder:
         if var is not None and var.significant_digits is not None and data_type == "float":
             sig = var.significant_digits
         comment_oid = self.add_comment(f"COM.{name}.{column}", var.comment if var is not None else None)
-        el = etree.Element(odm("ItemDef"))
-        for key, value in (("OID", item_oid(name, column)), ("Name", column), ("DataType", data_type),
+        label = var.label if var is not None else (meta.label if meta is not None else column)
+        el = xml.item_def((("OID", item_oid(name, column)), ("Name", column), ("DataType", data_type),
                            ("Length", length if data_type in dt.LENGTH_TYPES else None),
                            ("SignificantDigits", sig if data_type == "float" else None),
-                           ("SASFieldName", column), (df("CommentOID"), comment_oid)):
-            if value is not None:
-                el.set(key, str(value))
-        label = var.label if var is not None else (meta.label if meta is not None else column)
-        translated(el, odm("Description"), label)
+                           ("SASFieldName", column), (df("CommentOID"), comment_oid)), label)
         if var is not None and var.codelist:
             self.codelist_ref(el, var.codelist, shown, data_type, f"{name}.{column}",
-                              self._decode_hints(domain.frame, column), **loc)
+                              profile.decode_hints(domain.frame, column), **loc)
         if var is not None:
             self.origin(el, var.origin, f"{name}.{column}", **loc)
         if vl_oid:
-            sub(el, df("ValueListRef"), {"ValueListOID": vl_oid})
+            xml.value_list_ref(el, vl_oid)
         return el
 
     def _text_length(self, dataset: str, column: str, values: list[str]) -> int:
@@ -379,24 +268,13 @@ class _DefineBuilder:
                                           fix="pass the lengths the XPT writer used"))
         return int(length)
 
-    @staticmethod
-    def _text_digits(values: list[str], data_type: str) -> tuple[int, int | None]:
-        """(Length, SignificantDigits) of numbers stored as text; values that are not numbers are skipped."""
-        numbers = [v for v in values if dt.parse_number(v) is not None]
-        if not numbers:
-            return 1, None
-        length = max(len(re.sub(r"[^0-9]", "", v.lower().split("e")[0])) for v in numbers) or 1
-        if data_type == "integer":
-            return length, None
-        return length, max(dt.text_decimals(v) for v in numbers)
-
     def _numeric_text(self, values: list[str], data_type: str, what: str, **loc) -> tuple[str, int, int | None]:
         """(data type, Length, SignificantDigits) of a Char column declared integer/float.
 
         Text results among the numbers ("NEG" in a numeric lab test) make it text: a float ItemDef
         would misdescribe them. Reported so the spec can split the where clause or declare text.
         """
-        text = dt.non_numbers(values)
+        described, length, sig, text = profile.numeric_text_profile(values, data_type)
         if text:
             shown = ", ".join(repr(v) for v in text[:5]) + (" ..." if len(text) > 5 else "")
             self.findings.append(_finding(
@@ -404,25 +282,14 @@ class _DefineBuilder:
                 f"{what} is declared {data_type} but {len(text)} distinct value(s) are not numbers ({shown}); "
                 "described as text", value=text[0],
                 fix="declare data_type text, or give the text results a where clause of their own", **loc))
-            return "text", dt.byte_length(values), None
-        return (data_type, *self._text_digits(values, data_type))
-
-    @staticmethod
-    def _decode_hints(frame: pd.DataFrame, column: str) -> dict[str, str]:
-        """value -> decode from the paired column in the data (XXTESTCD -> XXTEST, ARMCD -> ARM)."""
-        partner = column[:-2] if column.endswith("CD") else None
-        if not partner or partner not in frame.columns:
-            return {}
-        pairs = frame[[column, partner]].astype(str)
-        pairs = pairs[(pairs[column] != "") & (pairs[partner] != "")].drop_duplicates(column)
-        return dict(zip(pairs[column], pairs[partner]))
+        return described, length, sig
 
     # ------------------------------------------------------------------ value level
-    def _value_level(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> dict[str, list[_Vlm]]:
+    def _value_level(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> dict[str, list[ValueLevelItem]]:
         spec, frame = domain.spec, domain.frame
         if parent_spec is not None or (spec.name.startswith("SUPP") and "QNAM" in frame.columns):
             return {"QVAL": self._supp_vlm(domain, parent_spec)} if "QVAL" in frame.columns else {}
-        out: dict[str, list[_Vlm]] = {}
+        out: dict[str, list[ValueLevelItem]] = {}
         if spec.value_level:
             for vl in spec.value_level:
                 if vl.variable not in frame.columns:
@@ -435,7 +302,7 @@ class _DefineBuilder:
             return out
         testcd = f"{spec.domain}TESTCD"
         if spec.dataset_class.upper().startswith("FINDINGS") and testcd in frame.columns:
-            codes = sorted({v for v in dt.char_values(_distinct(frame[testcd]))})
+            codes = sorted({v for v in dt.char_values(profile.distinct(frame[testcd]))})
             for suffix in VLM_RESULT_SUFFIXES:
                 column = f"{spec.domain}{suffix}"
                 if column not in frame.columns:
@@ -446,34 +313,10 @@ class _DefineBuilder:
                     out[column] = items
         return out
 
-    def _as_text(self, frame: pd.DataFrame, variable: str) -> pd.Series:
-        """A column as where-clause text, converted once per dataset and variable."""
-        cache = self.__dict__.setdefault("_text_columns", {})
-        key = (id(frame), variable)
-        if key not in cache:
-            cache[key] = on_distinct(frame[variable], _where_text)
-        return cache[key]
-
     def _subset(self, frame: pd.DataFrame, conds: tuple[WhereCondition, ...]) -> pd.Series:
-        mask = pd.Series(True, index=frame.index)
-        for c in conds:
-            if c.variable not in frame.columns:
-                return pd.Series(False, index=frame.index)
-            hit = self._as_text(frame, c.variable).isin(list(c.values))
-            mask &= ~hit if c.comparator in ("NE", "NOTIN") else hit
-        return mask
+        return self.where_rows.mask(frame, conds)
 
-    def _wc_oid(self, dataset: str, conds: tuple[WhereCondition, ...]) -> tuple[str, str]:
-        parts, keys = [], []
-        for c in conds:
-            if c.comparator == "EQ" and len(c.values) == 1:
-                parts.append(f"{c.variable}.{_oid_part(c.values[0])}")
-            else:
-                parts.append(f"{c.variable}.{c.comparator}.{'_'.join(_oid_part(v) for v in c.values)}")
-            keys.append(parts[-1].split(".", 1)[1])
-        return f"WC.{dataset}." + ".".join(parts), ".".join(keys)
-
-    def _explicit_vlm(self, domain: DomainFrame, vl: ValueLevelSpec) -> _Vlm:
+    def _explicit_vlm(self, domain: DomainFrame, vl: ValueLevelSpec) -> ValueLevelItem:
         spec, frame = domain.spec, domain.frame
         name, column = spec.name, vl.variable
         for c in vl.where_clause:
@@ -482,15 +325,15 @@ class _DefineBuilder:
                                               f"comparator {c.comparator!r} in value-level metadata of "
                                               f"{name}.{column} is not one of {', '.join(COMPARATORS)}",
                                               dataset=name, variable=column, fix="correct the where clause"))
-        wc_oid, key = self._wc_oid(name, vl.where_clause)
+        wc_oid, key = where_clause_oid(name, vl.where_clause)
         single = len(vl.where_clause) == 1 and vl.where_clause[0].comparator == "EQ" and \
             len(vl.where_clause[0].values) == 1
-        oid = value_item_oid(name, column, _oid_part(vl.where_clause[0].values[0]) if single else key)
+        oid = value_item_oid(name, column, oid_part(vl.where_clause[0].values[0]) if single else key)
         rows = frame[self._subset(frame, vl.where_clause)]
         parent = spec.variable(column)
         is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
-        distinct = _distinct(rows[column])
-        values = [_num_text(v) for v in dt.num_values(distinct)] if is_num else dt.char_values(distinct)
+        distinct = profile.distinct(rows[column])
+        values = profile.shown_values(dt.num_values(distinct) if is_num else dt.char_values(distinct), is_num)
         data_type = vl.data_type if vl.data_type in dt.DATA_TYPES else "text"
         if vl.data_type not in dt.DATA_TYPES:
             self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
@@ -515,40 +358,40 @@ class _DefineBuilder:
             method = self.add_method(f"{method_oid(name, column)}.{key}", f"{name}.{column} ({key})", vl.method, None)
         elif vl.origin is not None and vl.origin.type == "Derived" and parent is not None:
             method = self.add_method(method_oid(name, column), f"{name}.{column}",
-                                     parent.method or self.algorithm_summary(parent.algorithm), parent.algorithm)
+                                     parent.method or algorithm_summary(parent.algorithm), parent.algorithm)
         description = self._vlm_description(frame, rows, spec, parent, key)
         if vl.unit:
             description += f" (unit: {vl.unit})"
-        return _Vlm(oid, wc_oid, vl.where_clause, column, description, data_type, length, sig, vl.codelist,
+        return ValueLevelItem(oid, wc_oid, vl.where_clause, column, description, data_type, length, sig, vl.codelist,
                     values, vl.origin or (parent.origin if parent is not None else None), method,
                     self.add_comment(f"COM.{name}.{column}.{key}", vl.comment), vl.mandatory)
 
-    def _generated_vlm(self, domain: DomainFrame, column: str, testcd: str, code: str) -> _Vlm | None:
+    def _generated_vlm(self, domain: DomainFrame, column: str, testcd: str, code: str) -> ValueLevelItem | None:
         spec, frame = domain.spec, domain.frame
         conds = (WhereCondition(testcd, "EQ", (code,)),)
         rows = frame[self._subset(frame, conds)]
         parent = spec.variable(column)
         is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
         if is_num:
-            nums = dt.num_values(_distinct(rows[column]))
+            nums = dt.num_values(profile.distinct(rows[column]))
             if not nums:
                 return None
             data_type, length, sig = dt.numeric_profile(nums)
-            values = [_num_text(v) for v in nums]
+            values = profile.shown_values(nums, True)
         else:
-            values = dt.char_values(_distinct(rows[column]))
+            values = dt.char_values(profile.distinct(rows[column]))
             if not values:
                 return None
             data_type, length, sig = dt.char_value_profile(column, values)
             if data_type == "text":
                 length = dt.byte_length(values)
-        wc_oid, key = self._wc_oid(spec.name, conds)
+        wc_oid, key = where_clause_oid(spec.name, conds)
         method = None
         if parent is not None and (parent.method or parent.origin.type == "Derived"):
             method = method_oid(spec.name, column)
             self.add_method(method, f"{spec.name}.{column}",
-                            parent.method or self.algorithm_summary(parent.algorithm), parent.algorithm)
-        return _Vlm(value_item_oid(spec.name, column, _oid_part(code)), wc_oid, conds, column,
+                            parent.method or algorithm_summary(parent.algorithm), parent.algorithm)
+        return ValueLevelItem(value_item_oid(spec.name, column, oid_part(code)), wc_oid, conds, column,
                     self._vlm_description(frame, rows, spec, parent, code), data_type, length,
                     sig if data_type == "float" else None, None, values,
                     parent.origin if parent is not None else None, method, None, False)
@@ -559,13 +402,13 @@ class _DefineBuilder:
         test_col = f"{spec.domain}TEST"
         test = None
         if test_col in rows.columns and len(rows):
-            names = sorted({v for v in dt.char_values(_distinct(rows[test_col])) if v})
+            names = sorted({v for v in dt.char_values(profile.distinct(rows[test_col])) if v})
             test = ", ".join(names) if names else None   # a where clause may cover several tests
         return f"{label} for {test or key}"
 
-    def _supp_vlm(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> list[_Vlm]:
+    def _supp_vlm(self, domain: DomainFrame, parent_spec: DatasetSpec | None) -> list[ValueLevelItem]:
         name, frame = domain.spec.name, domain.frame
-        present = dt.char_values(_distinct(frame["QNAM"]))
+        present = dt.char_values(profile.distinct(frame["QNAM"]))
         declared = {q.qnam: q for q in (parent_spec.supplemental if parent_spec is not None else ())}
         if parent_spec is not None:       # QNAMs implied by `long_text: supp` variables (AETERM1, AETERM2...)
             for qnam in sorted(set(present) - set(declared)):
@@ -584,7 +427,7 @@ class _DefineBuilder:
                                               fix="declare the qualifier under `supplemental` in the parent spec"))
             conds = (WhereCondition("QNAM", "EQ", (qnam,)),)
             rows = frame[self._subset(frame, conds)]
-            values = dt.char_values(_distinct(rows["QVAL"]))
+            values = dt.char_values(profile.distinct(rows["QVAL"]))
             data_type = (q.data_type if q is not None else "text") or "text"
             if data_type not in dt.DATA_TYPES:
                 self.findings.append(_finding("DEF-DATATYPE", Severity.ERROR,
@@ -599,52 +442,28 @@ class _DefineBuilder:
                 data_type, length, sig = self._numeric_text(values, data_type, f"{name} QNAM {qnam}",
                                                             dataset=name, variable="QVAL")
                 sig = (sig or 0) if data_type == "float" else None
-            wc_oid, _key = self._wc_oid(name, conds)
+            wc_oid, _key = where_clause_oid(name, conds)
             method = None
             if q is not None and (q.method or q.origin.type == "Derived"):
-                method = self.add_method(f"{method_oid(name, 'QVAL')}.{_oid_part(qnam)}", f"{name}.QVAL ({qnam})",
-                                         q.method or self.algorithm_summary(q.algorithm), q.algorithm)
-            comment = self.add_comment(f"COM.{name}.QVAL.{_oid_part(qnam)}", q.comment if q is not None else None)
-            labels = dt.char_values(_distinct(rows["QLABEL"])) if "QLABEL" in rows.columns else []
+                method = self.add_method(f"{method_oid(name, 'QVAL')}.{oid_part(qnam)}", f"{name}.QVAL ({qnam})",
+                                         q.method or algorithm_summary(q.algorithm), q.algorithm)
+            comment = self.add_comment(f"COM.{name}.QVAL.{oid_part(qnam)}", q.comment if q is not None else None)
+            labels = dt.char_values(profile.distinct(rows["QLABEL"])) if "QLABEL" in rows.columns else []
             description = q.qlabel if q is not None else (labels[0] if labels else qnam)
-            out.append(_Vlm(value_item_oid(name, "QVAL", _oid_part(qnam)), wc_oid, conds, qnam, description,
+            out.append(ValueLevelItem(value_item_oid(name, "QVAL", oid_part(qnam)), wc_oid, conds, qnam, description,
                             data_type, length, sig, q.codelist if q is not None else None, values,
                             q.origin if q is not None else None, method, comment, False))
         return out
 
-    def vlm_item_def(self, dataset: str, column: str, v: _Vlm) -> etree._Element:
-        el = etree.Element(odm("ItemDef"))
-        for key, value in (("OID", v.oid), ("Name", v.name), ("DataType", v.data_type),
+    def vlm_item_def(self, dataset: str, column: str, v: ValueLevelItem) -> etree._Element:
+        el = xml.item_def((("OID", v.oid), ("Name", v.name), ("DataType", v.data_type),
                            ("Length", v.length if v.data_type in dt.LENGTH_TYPES else None),
                            ("SignificantDigits", v.significant_digits if v.data_type == "float" else None),
-                           ("SASFieldName", v.name[:8]), (df("CommentOID"), v.comment_oid)):
-            if value is not None:
-                el.set(key, str(value))
-        translated(el, odm("Description"), v.description)
+                           ("SASFieldName", v.name[:8]), (df("CommentOID"), v.comment_oid)), v.description)
         loc = {"dataset": dataset, "variable": column}
         self.codelist_ref(el, v.codelist, v.values, v.data_type, f"{dataset}.{column} ({v.oid})", **loc)
         self.origin(el, v.origin, f"{dataset}.{column} ({v.oid})", **loc)
         return el
-
-
-def _param_text(value) -> str:
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}={_param_text(v)}" for k, v in sorted(value.items()))
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_param_text(v) for v in value)
-    return str(value)
-
-
-def _distinct(series: pd.Series) -> pd.Series:
-    """The column's distinct values in order of first appearance (the profiles depend on nothing else)."""
-    return series.iloc[first_rows(value_codes(series))]
-
-
-def _where_text(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: _num_text(v) if isinstance(v, float) else str(v))
-
-
-_num_text = number_text
 
 
 def build_define(specs: Specs, terminology: Terminology, domains: Sequence[DomainFrame],
@@ -655,6 +474,6 @@ def build_define(specs: Specs, terminology: Terminology, domains: Sequence[Domai
     `lengths` maps dataset -> variable -> the character length written to the XPT (bytes);
     `created` is the run's ISO date-time (CreationDateTime), never the clock.
     """
-    builder = _DefineBuilder(specs, terminology, lengths)
-    tree = builder.build(domains, created, file_oid)
-    return tree, builder.findings
+    assembler = _DefineAssembler(specs, terminology, lengths)
+    tree = assembler.build(domains, created, file_oid)
+    return tree, assembler.findings
