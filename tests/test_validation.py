@@ -20,7 +20,7 @@ import define_study  # noqa: E402
 from cdisc_dpn.errors import Severity  # noqa: E402
 from cdisc_dpn.spec.model import PlausibleRange, StudyTerminology  # noqa: E402
 from cdisc_dpn.validation import build_suite, load_catalogue, validate_domains, write_suites  # noqa: E402
-from cdisc_dpn.validation.checks import CHECKS  # noqa: E402
+from cdisc_dpn.validation.conformance import CHECKS  # noqa: E402
 
 S1, S2 = "DPN-01-001", "DPN-01-002"
 

@@ -95,7 +95,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 
 @lru_cache(maxsize=8)
 def _load(path: str) -> Catalogue:
-    from cdisc_dpn.validation.checks import CHECKS   # registry of check functions
+    from cdisc_dpn.validation.conformance import CHECKS   # catalogue of check functions
 
     display = path
     try:

@@ -12,7 +12,7 @@ from typing import Mapping
 from lxml import etree
 
 from cdisc_dpn.errors import Finding, InputError, Severity
-from cdisc_dpn.validation.checks import DefineMetadata, DefineVariable
+from cdisc_dpn.validation.conformance import DefineMetadata, DefineVariable
 
 
 def _local(element: etree._Element) -> str:

@@ -22,7 +22,7 @@ from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.standards.kinds import number_text
 from cdisc_dpn.terminology.ct import Terminology
 from cdisc_dpn.validation.catalogue import with_severities, Catalogue, load_catalogue, render
-from cdisc_dpn.validation.checks import CHECKS, CheckContext, Violation
+from cdisc_dpn.validation.conformance import CHECKS, CheckContext, Violation
 from cdisc_dpn.validation.gx_runner import Outcome, shared_runner
 from cdisc_dpn.validation.suites import build_suite
 
