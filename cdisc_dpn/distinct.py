@@ -26,7 +26,17 @@ def value_codes(column: pd.Series) -> np.ndarray:
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
-    """Position of the first row of each code 0..k-1."""
+    """Position of the first row of each code 0..k-1.
+
+    Codes numbered in order of first appearance (value_codes, joint_codes) are read in one pass: a
+    code is new where the running maximum grows. Other codes take the sorting way."""
+    codes = np.asarray(codes)
+    if len(codes) == 0:
+        return np.unique(codes, return_index=True)[1]
+    running = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
+    if codes[0] == 0 and len(first) == int(running[-1]) + 1:
+        return first
     return np.unique(codes, return_index=True)[1]
 
 

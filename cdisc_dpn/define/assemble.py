@@ -313,8 +313,11 @@ class _DefineAssembler:
                     out[column] = items
         return out
 
-    def _subset(self, frame: pd.DataFrame, conds: tuple[WhereCondition, ...]) -> pd.Series:
-        return self.where_rows.mask(frame, conds)
+    def _rows(self, frame: pd.DataFrame, conds: tuple[WhereCondition, ...], *columns: str) -> pd.DataFrame:
+        """The rows a where clause selects, only the columns asked for (those in the frame): a subset
+        of the whole frame would copy every column for each clause."""
+        mask = self.where_rows.mask(frame, conds).to_numpy()
+        return frame.loc[mask, [c for c in dict.fromkeys(columns) if c in frame.columns]]
 
     def _explicit_vlm(self, domain: DomainFrame, vl: ValueLevelSpec) -> ValueLevelItem:
         spec, frame = domain.spec, domain.frame
@@ -329,7 +332,7 @@ class _DefineAssembler:
         single = len(vl.where_clause) == 1 and vl.where_clause[0].comparator == "EQ" and \
             len(vl.where_clause[0].values) == 1
         oid = value_item_oid(name, column, oid_part(vl.where_clause[0].values[0]) if single else key)
-        rows = frame[self._subset(frame, vl.where_clause)]
+        rows = self._rows(frame, vl.where_clause, column, f"{spec.domain}TEST")
         parent = spec.variable(column)
         is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
         distinct = profile.distinct(rows[column])
@@ -369,7 +372,7 @@ class _DefineAssembler:
     def _generated_vlm(self, domain: DomainFrame, column: str, testcd: str, code: str) -> ValueLevelItem | None:
         spec, frame = domain.spec, domain.frame
         conds = (WhereCondition(testcd, "EQ", (code,)),)
-        rows = frame[self._subset(frame, conds)]
+        rows = self._rows(frame, conds, column, f"{spec.domain}TEST")
         parent = spec.variable(column)
         is_num = (parent.type == "Num") if parent is not None else pd.api.types.is_numeric_dtype(frame[column])
         if is_num:
@@ -426,7 +429,7 @@ class _DefineAssembler:
                                               variable="QVAL", value=qnam,
                                               fix="declare the qualifier under `supplemental` in the parent spec"))
             conds = (WhereCondition("QNAM", "EQ", (qnam,)),)
-            rows = frame[self._subset(frame, conds)]
+            rows = self._rows(frame, conds, "QVAL", "QLABEL")
             values = dt.char_values(profile.distinct(rows["QVAL"]))
             data_type = (q.data_type if q is not None else "text") or "text"
             if data_type not in dt.DATA_TYPES:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from lxml import etree
 
@@ -181,7 +182,7 @@ def _check_item(dataset: str, item: etree._Element, series: pd.Series, ds_length
         findings.append(_f("DEF-TYPE", f"{dataset}.{var} is numeric but DataType is {data_type}", **loc))
     elif not is_num and data_type in dt.NUMERIC_TYPES:
         findings.append(_f("DEF-TYPE", f"{dataset}.{var} is character but DataType is {data_type}", **loc))
-    elif is_num and data_type == "integer" and not all(dt.is_whole(v) for v in dt.num_values(series)):
+    elif is_num and data_type == "integer" and not _all_whole(series):
         findings.append(_f("DEF-TYPE", f"{dataset}.{var} has decimals but DataType is integer", **loc))
     if data_type == "text":
         expected = ds_lengths.get(var)
@@ -200,6 +201,13 @@ def _check_item(dataset: str, item: etree._Element, series: pd.Series, ds_length
                     findings.append(_f("DEF-VLM-LENGTH", f"value-level {vitem.get('OID')} has Length "
                                        f"{vitem.get('Length')} > {length} of {dataset}.{var}", **loc))
     return findings
+
+
+def _all_whole(series: pd.Series) -> bool:
+    """Every finite number of the column is whole (text and infinities are not numbers here)."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    return bool((finite == np.floor(finite)).all())
 
 
 def check_define(tree: etree._ElementTree, domains: Sequence[DomainFrame],
