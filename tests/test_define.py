@@ -235,3 +235,29 @@ def test_written_file_parses_back_identically(study, tmp_path):
     parsed = etree.parse(str(path), etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True))
     assert etree.tostring(parsed.getroot()) == etree.tostring(
         etree.fromstring(etree.tostring(tree.getroot()), etree.XMLParser(remove_blank_text=True)))
+
+
+def test_iso8601_durations_are_duration_datetime_like_validation_expects():
+    """--STINT/--ENINT hold ISO 8601 durations (SDTMIG value domain): define types them durationDatetime
+    (no Length), as --DUR, and the validation suite checks the same variables as durations."""
+    import dataclasses
+
+    from cdisc_dpn.frames import DomainFrame
+    from cdisc_dpn.standards.kinds import is_duration_name
+
+    spec = S.specs()
+    lb = spec.dataset("LB")
+    extra = (S.var("LBSTINT", "Planned Start of Assessment Interval", order=12),
+             S.var("LBENINT", "Planned End of Assessment Interval", order=13))
+    lb = dataclasses.replace(lb, variables=lb.variables + extra)
+    spec = dataclasses.replace(spec, datasets=tuple(lb if d.name == "LB" else d for d in spec.datasets))
+    domains = S.frames(spec)
+    frame = domains[1].frame.assign(LBSTINT=["-P1D", "-P1D", "", "-PT2H"], LBENINT=["P0D", "P0D", "", "PT1H"])
+    domains[1] = DomainFrame(lb, frame, domains[1].provenance)
+    lengths = S.lengths(domains)
+    tree, _findings = build_define(spec, S.terminology(spec), domains, lengths, created=S.CREATED)
+    for name in ("LBSTINT", "LBENINT"):
+        item = one(tree, f".//odm:ItemDef[@OID='IT.LB.{name}']")
+        assert item.get("DataType") == "durationDatetime" and item.get("Length") is None
+        assert is_duration_name(name)
+    assert check_xsd(tree) == []
