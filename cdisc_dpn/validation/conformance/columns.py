@@ -13,15 +13,13 @@ from cdisc_dpn.standards.kinds import number_texts
 def text(series: pd.Series) -> pd.Series:
     """Values as stripped strings, missing as "" (numbers as they print, integral floats without .0)."""
     if pd.api.types.is_numeric_dtype(series.dtype):
-        return number_text(series)
+        return number_texts(series)
     return on_distinct(series, _stripped_text)
 
 
 def _stripped_text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
 
-
-number_text = number_texts
 
 
 def records(frame: pd.DataFrame, mask: np.ndarray | pd.Series, value: pd.Series | np.ndarray | str,
@@ -96,7 +94,7 @@ def normalised_key(values: pd.Series) -> pd.Series:
     """Text for matching IDVARVAL with parent values: numbers in one canonical form."""
     as_text = text(values)
     numbers = pd.to_numeric(as_text, errors="coerce")
-    canonical = number_text(numbers)
+    canonical = number_texts(numbers)
     return as_text.where(numbers.isna(), canonical)
 
 

@@ -6,9 +6,11 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.standards.kinds import number_texts
+
 from .base import CheckContext, Violation, check
 from .columns import (
-    comparable, date_pairs, full_date, iso_after, number_text, record_date_column, records, subject_values, text,
+    comparable, date_pairs, full_date, iso_after, record_date_column, records, subject_values, text,
 )
 
 
@@ -31,8 +33,8 @@ def study_day_consistent(ctx: CheckContext) -> list[Violation]:
             mask = (dy.notna() & expected.notna() & (dy != expected)) | (dy == 0)
             if mask.any():
                 out.append(Violation(name, dy_col, records(
-                    frame, mask, number_text(dy), date_variable=dtc_col, date=text(frame[dtc_col]),
-                    rfstdtc=rfst_text, expected=number_text(expected))))
+                    frame, mask, number_texts(dy), date_variable=dtc_col, date=text(frame[dtc_col]),
+                    rfstdtc=rfst_text, expected=number_texts(expected))))
     return out
 
 

@@ -6,10 +6,11 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.standards.kinds import number_texts
 from cdisc_dpn.validation.plausibility import find_out_of_range
 
 from .base import CheckContext, Violation, check
-from .columns import date_pairs, number_text, records, text
+from .columns import date_pairs, records, text
 
 
 @check("visit_matches_tv")
@@ -17,7 +18,7 @@ def visit_matches_tv(ctx: CheckContext) -> list[Violation]:
     tv = ctx.frames.get("TV")
     if tv is None or not {"VISITNUM", "VISIT"} <= set(tv.columns):
         return []
-    planned = pd.Series(text(tv["VISIT"]).to_numpy(), index=number_text(tv["VISITNUM"]).to_numpy())
+    planned = pd.Series(text(tv["VISIT"]).to_numpy(), index=number_texts(tv["VISITNUM"]).to_numpy())
     planned_keys = set(planned.index + "\x1f" + planned.to_numpy())
     first_name = planned[~planned.index.duplicated()]
     out = []
@@ -27,7 +28,7 @@ def visit_matches_tv(ctx: CheckContext) -> list[Violation]:
             continue
         num = pd.to_numeric(frame["VISITNUM"], errors="coerce")
         scheduled = num.notna() & (num == num.round())
-        num_text, visit = number_text(num), text(frame["VISIT"])
+        num_text, visit = number_texts(num), text(frame["VISIT"])
         mask = scheduled & ~(num_text + "\x1f" + visit).isin(planned_keys)
         if mask.any():
             expected = num_text.map(first_name)
@@ -51,7 +52,7 @@ def stresn_matches_stresc(ctx: CheckContext) -> list[Violation]:
             orphan = n.notna() & (c_text == "")
             mask = differs | orphan
             if mask.any():
-                out.append(Violation(name, stresn, records(frame, mask, number_text(n), stresc_variable=stresc,
+                out.append(Violation(name, stresn, records(frame, mask, number_texts(n), stresc_variable=stresc,
                                                            stresc=c_text)))
     return out
 
@@ -66,7 +67,7 @@ def result_in_plausible_range(ctx: CheckContext) -> list[Violation]:
             mask = np.zeros(len(frame), dtype=bool)
             mask[hit.rows] = True
             shown = np.full(len(frame), "", dtype=object)
-            shown[hit.rows] = [number_text(pd.Series([v])).iat[0] for v in hit.values]
+            shown[hit.rows] = [number_texts(pd.Series([v])).iat[0] for v in hit.values]
             bounds = f"{'' if r.low is None else f'{r.low:g}'}-{'' if r.high is None else f'{r.high:g}'}"
             out.append(Violation(name, hit.variable, records(
                 frame, mask, shown, testcd=r.testcd, unit=r.unit, range=bounds,
