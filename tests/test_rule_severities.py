@@ -56,6 +56,17 @@ def test_unknown_rule_or_level_is_refused(tmp_path, synth_raw):
     assert result.exit_code == 2 and "SPEC-SCHEMA" in result.output
 
 
+def test_validate_and_define_refuse_unknown_rules_like_run(tmp_path):
+    """Every CLI command that loads the specs goes through pipeline.load_study_specs: the same check."""
+    study = study_with(tmp_path, "{DPN-TYPO-001: warning}")
+    data = tmp_path / "sdtm"
+    data.mkdir()
+    for args in (["validate", str(data), "--study", str(study), "--report", str(tmp_path / "report")],
+                 ["define", "--spec", str(study), "--data", str(data), "--out", str(tmp_path / "define.xml")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and "SPEC-RULE-UNKNOWN" in result.output, (args[0], result.output)
+
+
 @pytest.mark.slow
 def test_run_reports_the_study_severity(tmp_path, synth_raw):
     study = study_with(tmp_path, "{DPN-RFIC-002: warning}")
