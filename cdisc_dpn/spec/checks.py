@@ -9,6 +9,8 @@ Codes (all stage "spec"):
                              records algorithm as a variable's algorithm)
   SPEC-ALGO-PARAM-MISSING    a required parameter of the algorithm is not given
   SPEC-ALGO-PARAM-UNKNOWN    a parameter the algorithm does not accept
+  SPEC-ALGORITHM-PARAM       a parameter's value is not of the type the algorithm declares (a list where a
+                             mapping is expected, a text where a number is, an unknown key inside it...)
   SPEC-ALGO-VARIABLE         an algorithm's `variable:` parameter names no variable of the dataset
   SPEC-ALGO-REGISTRY         (notice) no algorithm catalogue was passed in; names not checked
   SPEC-DOMAIN-UNKNOWN        (warning) the dataset's domain is not in SDTMIG 3.4; variables not checked
@@ -63,6 +65,8 @@ from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.spec.model import (
     AlgorithmCall, DatasetSpec, SpecLocation, Specs,
 )
+from cdisc_dpn.spec.params import describe, path_text
+from cdisc_dpn.spec.yamlsafe import LineDict, LineList
 
 STAGE = "spec"
 AlgorithmTable = Mapping[str, object]   # name -> registry.Algorithm (has .required, .optional)
@@ -136,6 +140,35 @@ def check_algorithms(specs: Specs, algorithms: AlgorithmTable) -> list[Finding]:
                 f"{dataset} {what}: algorithm '{call.name}' has no parameter '{name}'", call.where,
                 f"remove it or use one of: {', '.join(sorted(accepted)) or '(no parameters)'}",
                 dataset=dataset, variable=variable, value=name))
+        model = getattr(algo, "params", None)
+        if model is not None:
+            findings.extend(_param_findings(call, model, dataset, variable, what))
+    return findings
+
+
+def _line_below(params, path: tuple, fallback: int | None) -> int | None:
+    """The spec line of the value at `path` under params: (nearest known line on the way down)."""
+    line, node = getattr(params, "line", None) or fallback, params
+    for part in path:
+        if isinstance(node, LineDict) and part in node:
+            line, node = node.line_of(part), node[part]
+        elif isinstance(node, LineList) and isinstance(part, int) and part < len(node):
+            line, node = node.item_lines[part], node[part]
+        else:
+            break
+    return line
+
+
+def _param_findings(call: AlgorithmCall, model, dataset: str, variable: str | None, what: str) -> list[Finding]:
+    """Each value that is not of its declared type: a spec error at the value's line, never a data error."""
+    findings = []
+    for problem in model.problems(call.params):
+        name = path_text(problem.path) or "params"
+        where = SpecLocation(call.where.file, _line_below(call.params, problem.path, call.where.line))
+        findings.append(_finding(
+            "SPEC-ALGORITHM-PARAM", f"{dataset} {what}: algorithm '{call.name}' parameter {name}: "
+            f"{describe(problem)}", where, f"write {name}: {problem.example}", dataset=dataset,
+            variable=variable, value=name))
     return findings
 
 
