@@ -278,3 +278,20 @@ def get_algorithm(name: str) -> Algorithm | None:
 
 def known_algorithms(kind: str | None = None) -> dict[str, Algorithm]:
     return {k: v for k, v in sorted(_REGISTRY.items()) if kind is None or v.kind == kind}
+
+
+def write_schema() -> str:
+    """Regenerate the JSON Schema's per-algorithm parameter definitions from the models above."""
+    from importlib import resources
+
+    from cdisc_dpn.spec.schema import SCHEMA_FILE, load_schema, render_schema, schema_text
+
+    target = resources.files("cdisc_dpn.spec").joinpath(SCHEMA_FILE)
+    text = schema_text(render_schema(load_schema(), known_algorithms()))
+    with resources.as_file(target) as path:
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_schema()}")

@@ -179,7 +179,7 @@ class Choice(ParamType):
 class Scalar(ParamType):
     """A literal value put into the data as is: text, a number or true/false."""
 
-    words: str = "a text or a number"
+    words: str = "a value (text or number)"
     example: str = "YEARS"
     nullable: bool = False      # empty (`key:` with no value) allowed, read as ""
 
@@ -442,7 +442,8 @@ class Record(ParamType):
                 if p.required and p.name not in value:
                     yield Problem(path, f"{self.words} (with {p.name}:)", value, self.example,
                                   detail=f"{p.name}: is missing")
-        for group in self.one_of:
+        unknown = not top and any(key not in names for key in value)
+        for group in self.one_of if not unknown else ():      # a misspelt key is the one meant: said above
             given = [k for k in group if k in value]
             if len(given) != 1:
                 keys = " or ".join(f"{k}:" for k in group)
