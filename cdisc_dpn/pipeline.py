@@ -107,7 +107,7 @@ def read_raw(specs: Specs, raw_dir: Path) -> dict[str, RawTable]:
     raw, problems = {}, []
     for form in specs.study.forms:
         try:
-            raw[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name))
+            raw[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name, known_algorithms()))
         except InputError as exc:
             problems.extend(exc.findings)
     if problems:

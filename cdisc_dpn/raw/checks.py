@@ -89,24 +89,25 @@ def check_unused_columns(specs, raw: dict[str, RawTable]) -> list[Finding]:
     return findings
 
 
-def check_spec_columns(specs: Specs, raw_dir: Path | str) -> tuple[list[Finding], dict[str, RawTable]]:
+def check_spec_columns(specs: Specs, raw_dir: Path | str, algorithms) -> tuple[list[Finding], dict[str, RawTable]]:
     """Every column the specs name, against the raw files as read (after each form's `columns:` map).
 
     Returns the findings (errors for missing columns and unreadable files, the readers' notices)
-    and the forms that could be read. Used by `spec check --raw` before a run.
+    and the forms that could be read. Used by `spec check --raw` before a run; `algorithms` is the
+    catalogue, whose parameter models say which parameters name raw columns.
     """
     raw_dir = Path(raw_dir)
     findings: list[Finding] = []
     tables: dict[str, RawTable] = {}
     for form in specs.study.forms:
         try:
-            tables[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name))
+            tables[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name, algorithms))
         except InputError as exc:
             findings.extend(exc.findings)
             continue
         findings.extend(tables[form.name].notices)
     reported: set[tuple] = set()
-    for use in column_uses(specs):
+    for use in column_uses(specs, algorithms):
         readable = [tables[f] for f in use.forms if f in tables]
         if len(readable) < len(use.forms) or any(use.column in t.frame.columns for t in readable):
             continue
