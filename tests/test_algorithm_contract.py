@@ -252,3 +252,27 @@ def test_engine_orders_variables_by_declared_inputs():
                                                                        "unit": "LBORRESU"})) == \
         {"LBORRES", "LBTESTCD", "LBORRESU"}
     assert referenced_variables(AlgorithmCall("visit", {})) == {"VISITNUM"}        # the default
+
+
+# --------------------------------------------------------------------------- docs
+DOCS = ROOT / "docs" / "spec-format.md"
+_PARAMS_BLOCK = re.compile(r"(^### `([a-z0-9_]+)`\n\n.*?\n\n)(Parameters:.*?)(?=\n\n)", flags=re.S | re.M)
+
+
+def render_docs(text: str) -> str:
+    """docs/spec-format.md with each algorithm's parameter list generated from its model."""
+    table = known_algorithms()
+    return _PARAMS_BLOCK.sub(lambda m: m.group(1) + (table[m.group(2)].params.markdown() if m.group(2) in table
+                                                      else m.group(3)), text)
+
+
+def test_docs_list_every_parameter_with_its_type():
+    """Regenerate with `python tests/test_algorithm_contract.py`."""
+    text = DOCS.read_text(encoding="utf-8")
+    assert text == render_docs(text), "docs/spec-format.md: an algorithm's parameter list is out of date"
+    assert len(_PARAMS_BLOCK.findall(text)) == len(known_algorithms())
+
+
+if __name__ == "__main__":
+    DOCS.write_text(render_docs(DOCS.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"updated {DOCS}")

@@ -84,6 +84,10 @@ class ParamType:
     def wrong(self, value: Any, path: tuple, detail: str = "") -> Problem:
         return Problem(path, self.words, value, self.example, detail)
 
+    def brief(self) -> str:
+        """The type in a few words, for the algorithm list in docs/spec-format.md."""
+        return self.words
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -103,6 +107,9 @@ class Text(ParamType):
         if self.nonempty:
             out["minLength"] = 1
         return out
+
+    def brief(self) -> str:
+        return "text"
 
     def problems(self, value, path):
         if not (isinstance(value, str) or (self.numbers and _is_number(value))):
@@ -127,6 +134,9 @@ class Number(ParamType):
     def example(self) -> str:
         return "1"
 
+    def brief(self) -> str:
+        return self.words[2:]
+
     def schema(self) -> dict:
         out: dict = {"type": "integer" if self.integer else "number"}
         if self.minimum is not None:
@@ -150,6 +160,9 @@ class Flag(ParamType):
     def schema(self) -> dict:
         return {"type": "boolean"}
 
+    def brief(self) -> str:
+        return "true/false"
+
     def problems(self, value, path):
         if not isinstance(value, bool):
             yield self.wrong(value, path)
@@ -170,6 +183,9 @@ class Choice(ParamType):
     def schema(self) -> dict:
         return {"enum": list(self.values)}
 
+    def brief(self) -> str:
+        return " | ".join(self.values)
+
     def problems(self, value, path):
         if value not in self.values:
             yield self.wrong(value, path)
@@ -185,6 +201,9 @@ class Scalar(ParamType):
 
     def schema(self) -> dict:
         return {"type": ["string", "number", "boolean"] + (["null"] if self.nullable else [])}
+
+    def brief(self) -> str:
+        return "value"
 
     def problems(self, value, path):
         if not isinstance(value, (str, int, float)) and not (self.nullable and value is None):
@@ -203,6 +222,11 @@ class Variable(ParamType):
 
     def schema(self) -> dict:
         return {"type": "string", "pattern": VARIABLE_PATTERN}
+
+    def brief(self) -> str:
+        if not self.of:
+            return "variable"
+        return f"variable of `{self.of}`" + (f" ({self.of_default})" if self.of_default else "")
 
     def problems(self, value, path):
         if not isinstance(value, str) or not re.match(VARIABLE_PATTERN, value):
@@ -232,6 +256,9 @@ class Column(ParamType):
     def schema(self) -> dict:
         return {"type": "string", "minLength": 1}
 
+    def brief(self) -> str:
+        return f"raw column of `{self.form_key}`" if self.form_key else "raw column"
+
     def problems(self, value, path):
         if not isinstance(value, str) or not value.strip():
             yield self.wrong(value, path)
@@ -258,6 +285,9 @@ class Form(ParamType):
         if not isinstance(value, str) or not value.strip():
             yield self.wrong(value, path)
 
+    def brief(self) -> str:
+        return "form"
+
     def collect(self, value, reads, siblings):
         if isinstance(value, str):
             reads.add("forms", value)
@@ -277,6 +307,9 @@ class Dataset(ParamType):
     def problems(self, value, path):
         if not isinstance(value, str) or not re.match(DATASET_PATTERN, value):
             yield self.wrong(value, path)
+
+    def brief(self) -> str:
+        return "dataset"
 
     def collect(self, value, reads, siblings):
         if isinstance(value, str):
@@ -323,6 +356,10 @@ class ListOf(ParamType):
             yield self.wrong(value, path)
         for i, item in enumerate(value):
             yield from self.item.problems(item, path + (i,))
+
+    def brief(self) -> str:
+        item = self.item.brief()
+        return f"{item} or list of {item}" if self.single else f"list of {item}"
 
     def collect(self, value, reads, siblings):
         for item in value if isinstance(value, list) else [value]:
@@ -373,6 +410,11 @@ class MapOf(ParamType):
                 yield Problem(path + (k,), f"a key that is {self.key.words}", k, self.key.example)
             yield from self.value.problems(v, path + (k,))
 
+    def brief(self) -> str:
+        if self.max_items == 1:
+            return f"one {self.key.brief()}: {self.value.brief()}"
+        return f"mapping {self.key.brief()} -> {self.value.brief()}"
+
     def collect(self, value, reads, siblings):
         if isinstance(value, dict):
             for k, v in value.items():
@@ -411,8 +453,8 @@ class Record(ParamType):
         shown = [p for p in self.fields if p.required] or list(self.fields[:1])
         return "{" + ", ".join(f"{p.name}: {p.type.example}" for p in shown) + "}"
 
-    def field_named(self, name: str) -> Param | None:
-        return next((p for p in self.fields if p.name == name), None)
+    def brief(self) -> str:
+        return "{" + ", ".join(f"{p.name}{'' if p.required else '?'}: {p.type.brief()}" for p in self.fields) + "}"
 
     def schema(self) -> dict:
         out: dict = {"type": "object", "properties": {p.name: _property(p) for p in self.fields},
@@ -475,6 +517,12 @@ class AnyOf(ParamType):
     @property
     def example(self) -> str:
         return self.options[0].example
+
+    def brief(self) -> str:
+        lists = [o for o in self.options if isinstance(o, ListOf) and o.item in self.options]
+        if len(self.options) == 2 and lists:
+            return f"{lists[0].item.brief()} or list of them"
+        return " or ".join(o.brief() for o in self.options)
 
     def schema(self) -> dict:
         return {"anyOf": [o.schema() for o in self.options]}
@@ -555,6 +603,22 @@ class ParamModel:
 
     def schema(self) -> dict:
         return self.record.schema()
+
+    def markdown(self) -> str:
+        """The parameters as the algorithm list in docs/spec-format.md shows them (generated, tested)."""
+        if not self.params:
+            return "Parameters: none."
+        lines = ["Parameters:"]
+        for p in sorted(self.params, key=lambda p: (not p.required, p.name)):
+            name = f"**{p.name}**" if p.required else p.name
+            default = f"; default `{_yaml(p.default)}`" if p.default is not NO_DEFAULT else ""
+            doc = f" — {p.doc}" if p.doc else ""
+            lines.append(f"- {name} ({p.type.brief()}{default}){doc}")
+        for group in self.one_of:
+            lines.append(f"- exactly one of {', '.join(f'`{k}`' for k in group)}")
+        if self.implicit:
+            lines.append(f"- reads also {', '.join(self.implicit)}")
+        return "\n".join(lines)
 
 
 def path_text(path: tuple) -> str:
