@@ -275,7 +275,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
     findings.extend(notice for table in raw.values() for notice in table.notices)
     findings.extend(check_subjects_enrolled(specs.study, raw))
     findings.extend(check_duplicate_records(raw))
-    findings.extend(check_unused_columns(specs, raw))
+    findings.extend(check_unused_columns(specs, raw, known_algorithms()))
     timings["read"] = time.perf_counter() - t
 
     t = stage("Mapping to SDTM")
