@@ -116,6 +116,23 @@ def test_each_parameter_type_mistake_is_a_spec_error_at_its_line(spec_dir, case)
     assert f.value == path and f.fix.startswith(f"write {path}: "), f.fix
 
 
+@pytest.mark.parametrize("call, missing", [
+    ("algorithm: seq\nparams:\n  by: [USUBJID, VSTESTCD, VSCAT]\n", "VSCAT"),
+    ("algorithm: standard_result_num\nparams: {result: VSORRESX, testcd: VSTESTCD}\n", "VSORRESX"),
+    ("algorithm: arm_name\n", "ARMCD"),                          # its default input
+])
+def test_every_declared_variable_input_must_exist(spec_dir, call, missing):
+    """Not only `variable:`: any variable a call reads (by:, result:, a default) is checked before the run."""
+    vs = spec_dir / "vs.yaml"
+    _replace(vs, VSTPT_CALL, "".join(f"    {line}\n" for line in call.splitlines()))
+    with pytest.raises(SpecError) as info:
+        load_specs(spec_dir, algorithms=known_algorithms())
+    found = [f for f in info.value.findings if f.code == "SPEC-ALGO-VARIABLE"]
+    algorithm_line = _line(vs, "name: VSTPT") + 5           # label, type, core, origin, algorithm
+    assert vs.read_text(encoding="utf-8").splitlines()[algorithm_line - 1].strip() == call.split("\n")[0]
+    assert [(f.value, f.file, f.spec_line) for f in found] == [(missing, "vs.yaml", algorithm_line)]
+
+
 def test_sum_items_items_as_a_list_is_a_spec_error_not_a_data_error(tmp_path):
     """The case of issue 17: it passed `spec check` and failed at run time as MAP-ALGORITHM-FAILED."""
     study = tmp_path / "mappings"

@@ -22,7 +22,7 @@ from cdisc_dpn.derive import (
 )
 from cdisc_dpn.spec.params import (
     NO_DEFAULT, AnyOf, Choice, Column, Dataset, Flag, Form, ListOf, MapOf, Number, Param, ParamModel, Reads,
-    Record, Scalar, Text, Variable,
+    Record, Scalar, Target, Text, Variable,
 )
 
 ROW = "row"
@@ -99,13 +99,13 @@ _VARIABLES = ListOf(Variable())
 _TEXTS = ListOf(Text())
 _FORMATS = _p("formats", ListOf(Text(numbers=False)), doc="date formats tried in order (default: study.yaml "
                                                           "date_formats)")
-_SET = MapOf(Scalar(), key=Variable(), words_="a mapping of variable names to values",
+_SET = MapOf(Scalar(), key=Target(), words_="a mapping of variable names to values",
              example_="{VSTESTCD: BMI, VSDRVFL: Y}")
-_RESULTS = MapOf(Choice(("num", "char")), key=Variable(), min_items=1,
+_RESULTS = MapOf(Choice(("num", "char")), key=Target(), min_items=1,
                  words_="a mapping of variable names to num or char", example_="{VSSTRESN: num, VSSTRESC: char}")
 _GROUP_BY = _req("group_by", _VARIABLES, "variables of one group (e.g. [USUBJID, VISITNUM])")
 _COPY = _p("copy", _VARIABLES, doc="variables copied from the first record of the group")
-_WHERE = MapOf(ListOf(Text(numbers=False), single=True), key=Variable(),
+_WHERE = MapOf(ListOf(Text(numbers=False), single=True), key=Variable(of="from"),
                words_="a mapping of variable names to a value or a list of values",
                example_="{DSCAT: DISPOSITION EVENT}")
 _SOURCE = Record((_p("from", Dataset(finished=False), doc="the dataset whose mapped rows are read"),

@@ -11,7 +11,8 @@ Codes (all stage "spec"):
   SPEC-ALGO-PARAM-UNKNOWN    a parameter the algorithm does not accept
   SPEC-ALGORITHM-PARAM       a parameter's value is not of the type the algorithm declares (a list where a
                              mapping is expected, a text where a number is, an unknown key inside it...)
-  SPEC-ALGO-VARIABLE         an algorithm's `variable:` parameter names no variable of the dataset
+  SPEC-ALGO-VARIABLE         a variable an algorithm reads (its `variable:`, or any input its parameter model
+                             declares: result:, testcd:, by:, USUBJID...) is no variable of the dataset
   SPEC-ALGO-REGISTRY         (notice) no algorithm catalogue was passed in; names not checked
   SPEC-DOMAIN-UNKNOWN        (warning) the dataset's domain is not in SDTMIG 3.4; variables not checked
   SPEC-VAR-NOT-IN-SDTMIG     variable not in the SDTMIG domain and not `sponsor_defined: true`
@@ -142,7 +143,29 @@ def check_algorithms(specs: Specs, algorithms: AlgorithmTable) -> list[Finding]:
                 dataset=dataset, variable=variable, value=name))
         model = getattr(algo, "params", None)
         if model is not None:
-            findings.extend(_param_findings(call, model, dataset, variable, what))
+            problems = _param_findings(call, model, dataset, variable, what)
+            findings.extend(problems)
+            if not problems and not (required - given):
+                findings.extend(_variables_read(specs, algo, call, dataset, variable, what))
+    return findings
+
+
+def _variables_read(specs: Specs, algo, call: AlgorithmCall, dataset: str, variable: str | None,
+                    what: str) -> list[Finding]:
+    """Every variable of the dataset the call reads, as its algorithm declares them (with defaults and fixed
+    inputs such as USUBJID), is a variable of the dataset: else the call could never run."""
+    ds = specs.dataset(dataset)
+    names = {v.name for v in ds.variables} if ds is not None else set()
+    ref = call.params.get("variable")
+    said = ref if isinstance(ref, str) and not ("dataset" in call.params or "from" in call.params) else None
+    findings = []
+    for name in algo.inputs(call.params).variables:
+        if name in names or name == said:       # `variable:` itself: check_algorithm_references says so
+            continue
+        findings.append(_finding(
+            "SPEC-ALGO-VARIABLE", f"{dataset} {what}: algorithm '{call.name}' uses variable {name}, which is not a "
+            f"variable of {dataset}", call.where, "fix the variable name or add the variable", dataset=dataset,
+            variable=variable, value=name))
     return findings
 
 

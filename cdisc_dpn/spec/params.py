@@ -243,6 +243,14 @@ class Variable(ParamType):
 
 
 @dataclass(frozen=True)
+class Target(Variable):
+    """A variable the algorithm writes (a derived record's `set:` and `results:` keys): not an input."""
+
+    def collect(self, value, reads, siblings):
+        pass
+
+
+@dataclass(frozen=True)
 class Column(ParamType):
     """A raw column: of the dataset's working frame (a joined form's as <form>.<COLUMN>), or of the form
     named by sibling `form_key`; with `frame_unless`, also of the working frame when that sibling is absent
@@ -416,10 +424,10 @@ class MapOf(ParamType):
         return f"mapping {self.key.brief()} -> {self.value.brief()}"
 
     def collect(self, value, reads, siblings):
-        if isinstance(value, dict):
+        if isinstance(value, dict):     # keys and values name inputs relative to the mapping's own siblings
             for k, v in value.items():
-                self.key.collect(k, reads, value)
-                self.value.collect(v, reads, value)
+                self.key.collect(k, reads, siblings)
+                self.value.collect(v, reads, siblings)
 
 
 @dataclass(frozen=True)
