@@ -195,7 +195,8 @@ def test_shipped_schema_is_generated_from_the_catalogue():
     defs = json.loads(shipped)["$defs"]
     assert {k[len("params_"):] for k in defs if k.startswith("params_")} == set(known_algorithms())
     items = defs["params_sum_items"]["properties"]["items"]
-    assert items["type"] == "object" and items["maxProperties"] == 1 and items["additionalProperties"]["type"] == "array"
+    assert items["type"] == "object" and items["maxProperties"] == 1
+    assert items["additionalProperties"]["type"] == "array"
 
 
 def test_every_algorithm_declares_a_typed_model_whose_defaults_pass_it():

@@ -114,8 +114,8 @@ _SOURCE = Record((_p("from", Dataset(finished=False), doc="the dataset whose map
                  words_="a mapping with variable: (and from:, where:)", example_="{from: EX, variable: EXSTDTC}")
 _SOURCES = ListOf(_SOURCE, min_items=1)
 _DIGITS = Number(integer=True, minimum=0)
-_CASE = Record((_COLUMN, _VARIABLE, _p("equals", Scalar()), _p("in", ListOf(Scalar(nullable=True))), _p("not_empty", Flag()),
-                _p("empty", Flag()), _p("value", Scalar(nullable=True)), _p("take", _INPUT)),
+_CASE = Record((_COLUMN, _VARIABLE, _p("equals", Scalar()), _p("in", ListOf(Scalar(nullable=True))),
+                _p("not_empty", Flag()), _p("empty", Flag()), _p("value", Scalar(nullable=True)), _p("take", _INPUT)),
                (("column", "variable"), ("equals", "in", "not_empty", "empty")),
                "a mapping with column: or variable:, a test (equals:, in:, not_empty: or empty:) and value:",
                "{column: AESER, equals: Y, value: SERIOUS}")

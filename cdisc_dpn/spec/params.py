@@ -351,14 +351,8 @@ class ListOf(ParamType):
 
     def problems(self, value, path):
         if not isinstance(value, list):
-            if self.single:
-                inner = list(self.item.problems(value, path))
-                if inner and not isinstance(value, dict):
-                    yield self.wrong(value, path)
-                else:
-                    yield from inner
-                return
-            yield self.wrong(value, path)
+            if not self.single or list(self.item.problems(value, path)):
+                yield self.wrong(value, path)
             return
         if len(value) < self.min_items:
             yield self.wrong(value, path)
