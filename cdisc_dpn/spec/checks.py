@@ -70,7 +70,7 @@ from cdisc_dpn.spec.params import describe, path_text
 from cdisc_dpn.spec.yamlsafe import LineDict, LineList
 
 STAGE = "spec"
-AlgorithmTable = Mapping[str, object]   # name -> registry.Algorithm (has .required, .optional)
+AlgorithmTable = Mapping[str, object]   # name -> derive.catalogue.Algorithm (.required, .optional, .params model)
 
 
 def _finding(code: str, message: str, where: SpecLocation | None, fix: str, *,
