@@ -164,6 +164,27 @@ def test_sum_items_items_as_a_list_is_a_spec_error_not_a_data_error(tmp_path):
     assert result.exit_code == 2 and CODE in result.output
 
 
+def test_a_parameter_mistake_in_the_workbook_is_reported_at_its_sheet_and_row(tmp_path):
+    from openpyxl import load_workbook
+
+    from cdisc_dpn.spec.workbook import export_workbook, import_workbook
+
+    xlsx = tmp_path / "spec.xlsx"
+    export_workbook(FIXTURE, xlsx)
+    wb = load_workbook(xlsx)
+    ws = wb["Variables"]
+    header = [c.value for c in ws[1]]
+    row = next(r[0].row for r in ws.iter_rows(min_row=2) if r[header.index("Variable")].value == "VSTPT")
+    ws.cell(row=row, column=header.index("Parameters") + 1, value='{"column": ["TPT", "POS"]}')
+    wb.save(xlsx)
+    with pytest.raises(SpecError) as info:
+        import_workbook(xlsx, tmp_path / "imported", algorithms=known_algorithms())
+    [f] = [f for f in info.value.findings if f.code == CODE]
+    assert (f.source_row, f.extra["sheet"]) == (row, "Variables")
+    assert "parameter column: expected a raw column" in f.message
+    assert not (tmp_path / "imported").exists()
+
+
 def test_shipped_specs_pass_the_parameter_check_and_the_full_schema():
     schema = load_schema()
     validator = jsonschema.Draft202012Validator({"$ref": "#/$defs/dataset_file", "$defs": schema["$defs"]})
