@@ -44,9 +44,7 @@ def _dependent_variables(spec: DatasetSpec, variable: str) -> set[str]:
     names = {v.name for v in spec.variables}
     reads: dict[str, set[str]] = {}
     for v in spec.variables:
-        algorithm = get_algorithm(v.algorithm.name)
-        params = algorithm.with_defaults(v.algorithm.params) if algorithm else dict(v.algorithm.params)
-        reads[v.name] = referenced_variables(params) & names
+        reads[v.name] = referenced_variables(v.algorithm) & names
     affected = {variable}
     ordered, _phases = computation_order(spec)
     changed = True

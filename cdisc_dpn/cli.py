@@ -406,7 +406,7 @@ def _spec_check_raw(specs, raw_dir: Path, findings: list) -> None:
     """`spec check --raw`: exit 2 when a column a spec names is not in its raw file."""
     from cdisc_dpn.raw.checks import check_spec_columns
 
-    raw_findings, tables = check_spec_columns(specs, raw_dir)
+    raw_findings, tables = check_spec_columns(specs, raw_dir, _algorithm_catalogue())
     errors = [f for f in raw_findings if f.severity is Severity.ERROR]
     if errors:
         click.secho(f"error: {len(errors)} problem(s) between the specs and the raw exports in {raw_dir}",

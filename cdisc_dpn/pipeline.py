@@ -118,7 +118,7 @@ def read_raw(specs: Specs, raw_dir: Path) -> dict[str, RawTable]:
     raw, problems = {}, []
     for form in specs.study.forms:
         try:
-            raw[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name))
+            raw[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name, known_algorithms()))
         except InputError as exc:
             problems.extend(exc.findings)
     if problems:
@@ -295,7 +295,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
     findings.extend(notice for table in raw.values() for notice in table.notices)
     findings.extend(check_subjects_enrolled(specs.study, raw))
     findings.extend(check_duplicate_records(raw))
-    findings.extend(check_unused_columns(specs, raw))
+    findings.extend(check_unused_columns(specs, raw, known_algorithms()))
     timings["read"] = time.perf_counter() - t
 
     t = stage("Mapping to SDTM")

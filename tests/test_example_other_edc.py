@@ -14,6 +14,7 @@ import pyreadstat
 import pytest
 
 from cdisc_dpn.pipeline import RunConfig, run_pipeline
+from cdisc_dpn.derive.catalogue import known_algorithms
 from cdisc_dpn.raw.checks import check_spec_columns
 from cdisc_dpn.spec.loader import load_specs
 from tests.conftest import ROOT
@@ -52,7 +53,7 @@ def test_the_other_layout_is_really_different(other_layout):
 
 def test_spec_check_raw_passes(other_layout):
     specs, _ = load_specs(EXAMPLE / "mappings")
-    findings, tables = check_spec_columns(specs, other_layout)
+    findings, tables = check_spec_columns(specs, other_layout, known_algorithms())
     assert [f for f in findings if f.severity.value == "error"] == [] and len(tables) == len(specs.study.forms)
 
 

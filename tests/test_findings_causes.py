@@ -118,7 +118,8 @@ def test_unexpected_key_error_is_said_in_sdtm_terms():
     from cdisc_dpn.spec.loader import load_specs
 
     specs, _ = load_specs(ROOT / "mappings")
-    call = AlgorithmCall("trial_summary", {"dataset": "DM"}, SpecLocation("ts.yaml", 12))
+    call = AlgorithmCall("trial_summary", {"actual_subjects": {"dataset": "DM", "variable": "ARMCD"}},
+                         SpecLocation("ts.yaml", 12))
     f = _unexpected(specs.dataset("TS"), call, KeyError("ARMCD"))
     assert "KeyError" not in f.render() and "ARMCD" in f.message and "DM" in f.message
     f = _unexpected(specs.dataset("LB"), call, KeyError("None of ['USUBJID'] are in the columns"), "LBSTRESN")

@@ -7,6 +7,7 @@ from cdisc_dpn.derive.context import RunSettings
 from cdisc_dpn.mapping.engine import map_study
 from cdisc_dpn.mapping.ledger import build_ledger
 from cdisc_dpn.raw.readers import read_form
+from cdisc_dpn.derive.catalogue import known_algorithms
 from cdisc_dpn.spec.loader import load_specs
 from cdisc_dpn.terminology import load_terminology
 
@@ -202,10 +203,23 @@ def test_collected_columns_no_spec_uses_are_listed(tiny):
     from cdisc_dpn.raw.checks import check_unused_columns
 
     specs, raw, _ = tiny
-    assert check_unused_columns(specs, raw) == []
+    algorithms = known_algorithms()
+    assert check_unused_columns(specs, raw, algorithms) == []
     raw["dm"].frame["HOBBY"] = "chess"
-    [finding] = check_unused_columns(specs, raw)
+    [finding] = check_unused_columns(specs, raw, algorithms)
     assert finding.code == "RAW-COLUMN-UNUSED" and "HOBBY" in finding.message and finding.file == "dm.csv"
+
+
+def test_a_column_used_in_one_form_is_not_used_in_another(tiny):
+    """Used means read by a spec from that form: NICK of dm is mapped (SUPPDM), NICK of rand is not, and a
+    variable or a map value spelled like a column does not make the column used."""
+    from cdisc_dpn.raw.checks import check_unused_columns
+
+    specs, raw, _ = tiny
+    raw["rand"].frame["NICK"] = "x"
+    raw["rand"].frame["SEX"] = "F"           # SEX: a variable name, and dm's SEX column is mapped
+    [finding] = check_unused_columns(specs, raw, known_algorithms())
+    assert finding.file == "rand.csv" and finding.value == "NICK, SEX"
 
 
 def test_qualifier_reading_a_dataset_level_variable_waits_for_it(tiny):

@@ -22,7 +22,8 @@ def _algo(name: str, required=(), optional=(), kind="variable") -> Algorithm:
 FAKE_ALGORITHMS = {a.name: a for a in (
     _algo("assign", optional=("column", "variable", "upper")),
     _algo("constant", required=("value",)),
-    _algo("study_id"), _algo("domain"), _algo("usubjid"), _algo("seq"), _algo("visitnum", required=("column",)),
+    _algo("study_id"), _algo("domain"), _algo("usubjid", optional=("column", "variable", "separator")), _algo("seq"),
+    _algo("visitnum", required=("column",)),
     _algo("recode", optional=("column", "variable", "codelist", "map", "unknown")),
     _algo("numeric", optional=("column", "variable")),
     _algo("when", required=("cases",), optional=("default",)),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cdisc_dpn.errors import Severity, SpecError
+from cdisc_dpn.derive.catalogue import known_algorithms
 from cdisc_dpn.spec.columns import column_uses, declared_columns
 from cdisc_dpn.spec.loader import load_specs
 
@@ -36,7 +37,7 @@ def test_reader_options_are_loaded(spec_dir):
     form = specs.study.form("enrol")
     assert dict(form.columns) == {"Subject": "SUBJECT", "Site Number": "SITE"}
     assert form.delimiter == ";" and form.header_row == 3 and form.encoding == "cp1252"
-    assert declared_columns(specs, "enrol")[:2] == ("SUBJECT", "SITE")
+    assert declared_columns(specs, "enrol", known_algorithms())[:2] == ("SUBJECT", "SITE")
 
 
 def test_sas_value_formats_codes_are_text(spec_dir):
@@ -82,7 +83,7 @@ def test_multi_character_delimiter_is_refused(spec_dir):
 
 def test_column_uses_carry_the_spec_line(spec_dir):
     specs, _ = load_specs(spec_dir)
-    uses = column_uses(specs)
+    uses = column_uses(specs, known_algorithms())
     assert uses and all(u.where.file and u.where.line for u in uses)
     assert any(u.forms == ("enrol",) and u.column == "SEX" for u in uses)
 

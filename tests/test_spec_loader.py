@@ -27,7 +27,7 @@ def _algo(name: str, required=(), optional=(), kind="variable") -> Algorithm:
 
 FAKE_ALGORITHMS = {a.name: a for a in (
     _algo("assign", optional=("column", "variable")), _algo("constant", required=("value",)),
-    _algo("study_id"), _algo("domain"), _algo("usubjid"), _algo("seq"),
+    _algo("study_id"), _algo("domain"), _algo("usubjid", optional=("column", "variable")), _algo("seq"),
     _algo("recode", optional=("column", "variable", "codelist", "map")), _algo("numeric", optional=("column",)), _algo("visitnum", required=("column",)),
     _algo("when", required=("cases",), optional=("default",)), _algo("trial_arms", kind="source"),
     _algo("sum_items", required=("group_by", "items", "results", "set", "value"), kind="records"),

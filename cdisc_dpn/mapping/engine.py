@@ -55,29 +55,25 @@ def _what(ds: DatasetSpec, variable: str | None) -> str:
 
 
 def _inputs(call: AlgorithmCall) -> str:
-    """The inputs a call names, in SDTM terms: raw columns, variables, datasets."""
-    columns, variables, datasets = [], [], []
-
-    def scan(node, key=None) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                scan(v, k)
-        elif isinstance(node, list):
-            for item in node:
-                scan(item, key)
-        elif isinstance(node, str):
-            if key in ("column", "columns", "compare_column"):
-                columns.append(node)
-            elif key == "dataset":
-                datasets.append(node.upper())
-            elif key in VARIABLE_KEYS:
-                variables.append(node)
-
-    scan(dict(call.params))
+    """The inputs a call names, as its algorithm declares them: raw columns, variables, datasets."""
+    algorithm = get_algorithm(call.name)
+    reads = algorithm.inputs(call.params) if algorithm is not None else None
+    if reads is None:
+        return "no named inputs"
+    columns = reads.columns + [column for _form, column in reads.form_columns]
+    variables = [name for name in reads.variables if name in _given_variables(algorithm, call.params)] + \
+        [f"{dataset}.{name}" for dataset, name in reads.other_variables]
+    datasets = reads.datasets + reads.dataset_rows
     parts = [f"raw column(s) {', '.join(dict.fromkeys(columns))}" if columns else "",
              f"variable(s) {', '.join(dict.fromkeys(variables))}" if variables else "",
              f"dataset(s) {', '.join(dict.fromkeys(datasets))}" if datasets else ""]
     return "; ".join(p for p in parts if p) or "no named inputs"
+
+
+def _given_variables(algorithm, params) -> set[str]:
+    """The variables named in the spec itself (not only by a default or implicitly, like USUBJID)."""
+    return set(algorithm.params.reads(params).variables) - set(algorithm.params.implicit) \
+        if algorithm.params is not None and params else set()
 
 
 def _missing_names(exc: KeyError) -> list[str]:
@@ -156,24 +152,10 @@ def _run(ctx: MappingContext, call: AlgorithmCall, target: VariableSpec) -> pd.S
     return pd.Series(result, index=ctx.src.index)
 
 
-# Parameter keys whose values name SDTM variables of the same dataset (not raw columns).
-VARIABLE_KEYS = frozenset({"variable", "date", "result", "testcd", "unit", "limit", "low", "high", "planned",
-                           "actual", "reference_variable"})
-
-
-def referenced_variables(params) -> set[str]:
-    """SDTM variable names a call reads (values of VARIABLE_KEYS anywhere in its params)."""
-    found: set[str] = set()
-    if isinstance(params, dict):
-        for key, value in params.items():
-            if key in VARIABLE_KEYS and isinstance(value, str):
-                found.add(value)
-            else:
-                found |= referenced_variables(value)
-    elif isinstance(params, list):
-        for item in params:
-            found |= referenced_variables(item)
-    return found
+def referenced_variables(call: AlgorithmCall) -> set[str]:
+    """Variables of the same dataset a call reads, as its algorithm declares them (defaults applied)."""
+    algorithm = get_algorithm(call.name)
+    return algorithm.variables_read(call.params) if algorithm is not None else set()
 
 
 def computation_order(spec: DatasetSpec) -> tuple[list[VariableSpec], dict[str, str]]:
@@ -185,9 +167,7 @@ def computation_order(spec: DatasetSpec) -> tuple[list[VariableSpec], dict[str, 
     names = {v.name for v in spec.variables}
     refs = {}
     for v in spec.variables:
-        algorithm = get_algorithm(v.algorithm.name)
-        params = algorithm.with_defaults(v.algorithm.params) if algorithm else dict(v.algorithm.params)
-        refs[v.name] = referenced_variables(params) & names - {v.name}
+        refs[v.name] = referenced_variables(v.algorithm) & names - {v.name}
     ordered: list[VariableSpec] = []
     placed: set[str] = set()
     pending = list(spec.variables)
@@ -307,9 +287,8 @@ class MappingEngine:
         ctx = self._context(w)
         for q in w.spec.supplemental:
             algorithm = get_algorithm(q.algorithm.name)
-            params = algorithm.with_defaults(q.algorithm.params) if algorithm else dict(q.algorithm.params)
             q_phase = algorithm.phase if algorithm else ROW
-            if any(phases.get(ref) == DATASET for ref in referenced_variables(params)):
+            if any(phases.get(ref) == DATASET for ref in referenced_variables(q.algorithm)):
                 q_phase = DATASET
             if q_phase != phase:
                 continue

@@ -6,7 +6,7 @@ from pathlib import Path
 from cdisc_dpn.errors import Finding, InputError, Severity
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import PROVENANCE, SOURCE_ROW, RawTable
-from cdisc_dpn.spec.columns import column_uses, declared_columns
+from cdisc_dpn.spec.columns import column_uses, declared_columns, mapped_column_uses
 from cdisc_dpn.spec.model import Specs, StudySpec
 
 
@@ -59,27 +59,24 @@ def check_duplicate_records(raw: dict[str, RawTable]) -> list[Finding]:
 
 
 
-def _strings(node) -> set[str]:
-    if isinstance(node, str):
-        return {node}
-    if isinstance(node, dict):
-        return set().union(*(_strings(k) | _strings(v) for k, v in node.items())) if node else set()
-    if isinstance(node, (list, tuple, set, frozenset)):
-        return set().union(*(_strings(v) for v in node)) if node else set()
-    if hasattr(node, "__dataclass_fields__"):
-        return set().union(*(_strings(getattr(node, f)) for f in node.__dataclass_fields__))
-    return set()
+def check_unused_columns(specs, raw: dict[str, RawTable], algorithms) -> list[Finding]:
+    """Collected columns no spec reads: a notice per form, so nothing collected is dropped unnoticed.
 
-
-def check_unused_columns(specs, raw: dict[str, RawTable]) -> list[Finding]:
-    """Collected columns no spec names: a notice per form, so nothing collected is dropped unnoticed."""
-    named = _strings(specs.datasets) | _strings(specs.study.subject)
+    What a spec reads is what spec.columns.mapped_column_uses finds, form by form: the enrolment form's
+    subject and site columns, each dataset's source (stack, joins, filters, unpivot) and the raw columns
+    its algorithms declare as inputs (`algorithms`: the catalogue, derive.catalogue.known_algorithms()).
+    A column is used in the form that has it, not in every form with a column of that name.
+    """
+    used: dict[str, set[str]] = {}
+    for use in mapped_column_uses(specs, algorithms):
+        for form in use.forms:
+            used.setdefault(form, set()).add(use.column)
     findings = []
     for name, table in raw.items():
         spec = specs.study.form(name)
         if spec is not None and spec.exclude_reason:
             continue
-        unused = [c for c in table.data_columns if c not in named and f"{name}.{c}" not in named]
+        unused = [c for c in table.data_columns if c not in used.get(name, ())]
         if unused:
             findings.append(Finding(
                 "RAW-COLUMN-UNUSED", Severity.NOTICE,
@@ -89,24 +86,25 @@ def check_unused_columns(specs, raw: dict[str, RawTable]) -> list[Finding]:
     return findings
 
 
-def check_spec_columns(specs: Specs, raw_dir: Path | str) -> tuple[list[Finding], dict[str, RawTable]]:
+def check_spec_columns(specs: Specs, raw_dir: Path | str, algorithms) -> tuple[list[Finding], dict[str, RawTable]]:
     """Every column the specs name, against the raw files as read (after each form's `columns:` map).
 
     Returns the findings (errors for missing columns and unreadable files, the readers' notices)
-    and the forms that could be read. Used by `spec check --raw` before a run.
+    and the forms that could be read. Used by `spec check --raw` before a run; `algorithms` is the
+    catalogue, whose parameter models say which parameters name raw columns.
     """
     raw_dir = Path(raw_dir)
     findings: list[Finding] = []
     tables: dict[str, RawTable] = {}
     for form in specs.study.forms:
         try:
-            tables[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name))
+            tables[form.name] = read_form(raw_dir, form, declared_columns(specs, form.name, algorithms))
         except InputError as exc:
             findings.extend(exc.findings)
             continue
         findings.extend(tables[form.name].notices)
     reported: set[tuple] = set()
-    for use in column_uses(specs):
+    for use in column_uses(specs, algorithms):
         readable = [tables[f] for f in use.forms if f in tables]
         if len(readable) < len(use.forms) or any(use.column in t.frame.columns for t in readable):
             continue

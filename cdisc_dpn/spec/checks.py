@@ -9,7 +9,10 @@ Codes (all stage "spec"):
                              records algorithm as a variable's algorithm)
   SPEC-ALGO-PARAM-MISSING    a required parameter of the algorithm is not given
   SPEC-ALGO-PARAM-UNKNOWN    a parameter the algorithm does not accept
-  SPEC-ALGO-VARIABLE         an algorithm's `variable:` parameter names no variable of the dataset
+  SPEC-ALGORITHM-PARAM       a parameter's value is not of the type the algorithm declares (a list where a
+                             mapping is expected, a text where a number is, an unknown key inside it...)
+  SPEC-ALGO-VARIABLE         a variable an algorithm reads (its `variable:`, or any input its parameter model
+                             declares: result:, testcd:, by:, USUBJID...) is no variable of the dataset
   SPEC-ALGO-REGISTRY         (notice) no algorithm catalogue was passed in; names not checked
   SPEC-DOMAIN-UNKNOWN        (warning) the dataset's domain is not in SDTMIG 3.4; variables not checked
   SPEC-VAR-NOT-IN-SDTMIG     variable not in the SDTMIG domain and not `sponsor_defined: true`
@@ -63,9 +66,11 @@ from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.spec.model import (
     AlgorithmCall, DatasetSpec, SpecLocation, Specs,
 )
+from cdisc_dpn.spec.params import describe, path_text
+from cdisc_dpn.spec.yamlsafe import LineDict, LineList
 
 STAGE = "spec"
-AlgorithmTable = Mapping[str, object]   # name -> registry.Algorithm (has .required, .optional)
+AlgorithmTable = Mapping[str, object]   # name -> derive.catalogue.Algorithm (.required, .optional, .params model)
 
 
 def _finding(code: str, message: str, where: SpecLocation | None, fix: str, *,
@@ -136,6 +141,57 @@ def check_algorithms(specs: Specs, algorithms: AlgorithmTable) -> list[Finding]:
                 f"{dataset} {what}: algorithm '{call.name}' has no parameter '{name}'", call.where,
                 f"remove it or use one of: {', '.join(sorted(accepted)) or '(no parameters)'}",
                 dataset=dataset, variable=variable, value=name))
+        model = getattr(algo, "params", None)
+        if model is not None:
+            problems = _param_findings(call, model, dataset, variable, what)
+            findings.extend(problems)
+            if not problems and not (required - given):
+                findings.extend(_variables_read(specs, algo, call, dataset, variable, what))
+    return findings
+
+
+def _variables_read(specs: Specs, algo, call: AlgorithmCall, dataset: str, variable: str | None,
+                    what: str) -> list[Finding]:
+    """Every variable of the dataset the call reads, as its algorithm declares them (with defaults and fixed
+    inputs such as USUBJID), is a variable of the dataset: else the call could never run."""
+    ds = specs.dataset(dataset)
+    names = {v.name for v in ds.variables} if ds is not None else set()
+    ref = call.params.get("variable")
+    said = ref if isinstance(ref, str) and not ("dataset" in call.params or "from" in call.params) else None
+    findings = []
+    for name in algo.inputs(call.params).variables:
+        if name in names or name == said:       # `variable:` itself: check_algorithm_references says so
+            continue
+        findings.append(_finding(
+            "SPEC-ALGO-VARIABLE", f"{dataset} {what}: algorithm '{call.name}' uses variable {name}, which is not a "
+            f"variable of {dataset}", call.where, "fix the variable name or add the variable", dataset=dataset,
+            variable=variable, value=name))
+    return findings
+
+
+def _line_below(params, path: tuple, fallback: int | None) -> int | None:
+    """The spec line of the value at `path` under params: (nearest known line on the way down)."""
+    line, node = getattr(params, "line", None) or fallback, params
+    for part in path:
+        if isinstance(node, LineDict) and part in node:
+            line, node = node.line_of(part), node[part]
+        elif isinstance(node, LineList) and isinstance(part, int) and part < len(node):
+            line, node = node.item_lines[part], node[part]
+        else:
+            break
+    return line
+
+
+def _param_findings(call: AlgorithmCall, model, dataset: str, variable: str | None, what: str) -> list[Finding]:
+    """Each value that is not of its declared type: a spec error at the value's line, never a data error."""
+    findings = []
+    for problem in model.problems(call.params):
+        name = path_text(problem.path) or "params"
+        where = SpecLocation(call.where.file, _line_below(call.params, problem.path, call.where.line))
+        findings.append(_finding(
+            "SPEC-ALGORITHM-PARAM", f"{dataset} {what}: algorithm '{call.name}' parameter {name}: "
+            f"{describe(problem)}", where, f"write {name}: {problem.example}", dataset=dataset,
+            variable=variable, value=name))
     return findings
 
 

@@ -1,18 +1,20 @@
 """Which raw columns the specs name, per form, with the spec line that names them.
 
-Read before any data: `spec check --raw` compares these uses with the files' headers, and the
-ODM reader makes an empty column for a declared item the export left out. Column names are the
-names the specs use (after a form's `columns:` rename map).
+Read before any data: `spec check --raw` compares these uses with the files' headers, the
+ODM reader makes an empty column for a declared item the export left out, and the read stage
+lists the collected columns no spec uses. Column names are the names the specs use (after a
+form's `columns:` rename map). Which parameters of an algorithm name raw columns is what the
+algorithm catalogue declares (its typed parameter models); the catalogue is passed in, as to
+`check_specs`, because spec sits below it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Mapping
 
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, SpecLocation, Specs
 
-# Algorithm parameters that hold a raw column of the working frame, besides `column:` anywhere.
-_COLUMN_PARAMS = {"iso_datetime": ("date", "time")}
+Catalogue = Mapping[str, Any]     # name -> derive.catalogue.Algorithm (its `inputs(params)` declare the columns)
 
 
 @dataclass(frozen=True)
@@ -23,19 +25,6 @@ class ColumnUse:
     column: str
     where: SpecLocation
     what: str
-
-
-def _column_values(node: Any) -> Iterator[str]:
-    """Every string under a `column:` key, at any depth (coalesce inputs, concat parts, when cases)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "column" and isinstance(value, str):
-                yield value
-            elif key != "reference_form":
-                yield from _column_values(value)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            yield from _column_values(item)
 
 
 def _names(value: Any) -> list[str]:
@@ -49,8 +38,9 @@ def _names(value: Any) -> list[str]:
 class _DatasetColumns:
     """Resolves a working-frame column name of one dataset to the form(s) that must hold it."""
 
-    def __init__(self, ds: DatasetSpec, own_subject: str | None = None):
+    def __init__(self, ds: DatasetSpec, algorithms: Catalogue, own_subject: str | None = None):
         self.ds = ds
+        self.algorithms = algorithms
         self.own_subject = own_subject       # the subject_column of the dataset's source form
         src = ds.source
         self.primary = tuple(m.form for m in src.stack) if src.stack else ((src.form,) if src.form else ())
@@ -71,26 +61,23 @@ class _DatasetColumns:
         self.uses.append(ColumnUse((form,), column, where, what))
 
     def call(self, call: AlgorithmCall, what: str) -> None:
+        """The raw columns the call's algorithm declares it reads (an unknown algorithm: SPEC-ALGO-UNKNOWN)."""
+        algorithm = self.algorithms.get(call.name)
+        if algorithm is None:
+            return
         params = dict(call.params)
         label = f"{what} ({call.name})"
-        for column in _column_values(params):
+        reads = algorithm.inputs(params)
+        for column in reads.columns:
             self.frame(column, call.where, label)
-        for key in _COLUMN_PARAMS.get(call.name, ()):
-            for column in _names(params.get(key)):
-                self.frame(column, call.where, label)
-        if call.name == "lookup" and isinstance(params.get("form"), str):
-            keys = _names(params.get("key"))
-            for column in keys + _names(params.get("value")):
-                self.form(params["form"], column, call.where, label)
-            for column in _names(params.get("on")) or keys:
-                self.frame(column, call.where, label)
+        for form, column in reads.form_columns:
+            self.form(form, column, call.where, label)
         ref = params.get("reference_form")
         if isinstance(ref, dict) and isinstance(ref.get("form"), str):
-            for key in ("subject", "visit", "date"):
-                for column in _names(ref.get(key)):
-                    self.form(ref["form"], column, call.where, f"{label} reference_form.{key}")
+            # this dataset's rows are matched to the reference form by subject: its own subject column
             for column in _names(ref.get("subject_here") or self.own_subject or ref.get("subject")):
-                self.frame(column, call.where, f"{label} subject of this dataset's rows")
+                if column not in reads.columns:
+                    self.frame(column, call.where, f"{label} subject of this dataset's rows")
 
     def collect(self) -> list[ColumnUse]:
         ds, src = self.ds, self.ds.source
@@ -121,7 +108,7 @@ class _DatasetColumns:
         return self.uses
 
 
-def column_uses(specs: Specs) -> list[ColumnUse]:
+def column_uses(specs: Specs, algorithms: Catalogue) -> list[ColumnUse]:
     """Every raw column the specs rely on: study.yaml forms first, then each dataset in listing order."""
     uses: list[ColumnUse] = []
     for form in specs.study.forms:
@@ -129,6 +116,13 @@ def column_uses(specs: Specs) -> list[ColumnUse]:
             uses.append(ColumnUse((form.name,), column, form.where, f"form {form.name} required_columns"))
         if form.subject_column:
             uses.append(ColumnUse((form.name,), form.subject_column, form.where, f"form {form.name} subject_column"))
+    return uses + mapped_column_uses(specs, algorithms)
+
+
+def mapped_column_uses(specs: Specs, algorithms: Catalogue) -> list[ColumnUse]:
+    """The raw columns that reach SDTM: the enrolment form's subject and site columns and every column a
+    dataset reads (its source and its algorithms' declared inputs); a form's required columns are not uses."""
+    uses: list[ColumnUse] = []
     enrol = specs.study.subject.get("form")
     for key in ("subject_column", "site_column"):
         column = specs.study.subject.get(key)
@@ -137,17 +131,17 @@ def column_uses(specs: Specs) -> list[ColumnUse]:
     for ds in specs.datasets:
         if ds.source.generator is None:
             form = specs.study.form(ds.source.form) if ds.source.form else None
-            uses.extend(_DatasetColumns(ds, form.subject_column if form else None).collect())
+            uses.extend(_DatasetColumns(ds, algorithms, form.subject_column if form else None).collect())
     return uses
 
 
-def declared_columns(specs: Specs, form_name: str) -> tuple[str, ...]:
+def declared_columns(specs: Specs, form_name: str, algorithms: Catalogue) -> tuple[str, ...]:
     """The columns a form has as far as the specs know: rename targets, required and used columns."""
     form = specs.study.form(form_name)
     names: dict[str, None] = {}
     if form is not None:
         names.update(dict.fromkeys(form.columns.values()))
-    for use in column_uses(specs):
+    for use in column_uses(specs, algorithms):
         if use.forms == (form_name,):
             names.setdefault(use.column, None)
     return tuple(names)

@@ -78,9 +78,16 @@ def _algorithm(node: Any, params: Any, c: _Collector, where_node: Any, key: str)
     """`algorithm: name` with optional `params:`; or `algorithm: {name: x, ...params}`."""
     loc = c.loc(where_node, key)
     if isinstance(node, dict):
-        p = {k: v for k, v in node.items() if k != "name"}
-        return AlgorithmCall(name=str(node.get("name", "")), params=p, where=loc)
-    return AlgorithmCall(name=str(node or ""), params=dict(params or {}), where=loc)
+        return AlgorithmCall(name=str(node.get("name", "")), params=_params(node, drop="name"), where=loc)
+    return AlgorithmCall(name=str(node or ""), params=_params(params or {}), where=loc)
+
+
+def _params(node: Any, drop: str | None = None) -> dict:
+    """The parameters as a mapping that keeps the line of each key (SPEC-ALGORITHM-PARAM points at it)."""
+    out = LineDict((k, v) for k, v in node.items() if k != drop)
+    out.line = getattr(node, "line", 0)
+    out.key_lines = {k: node.line_of(k) for k in out} if isinstance(node, LineDict) else {}
+    return out
 
 
 # --------------------------------------------------------------------------- study.yaml

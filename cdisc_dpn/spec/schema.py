@@ -1,6 +1,9 @@
 """Structural checks of spec documents against the shipped JSON Schema (spec-schema.json).
 
-The schema is also usable in an editor (yaml-language-server: $schema=...).
+The schema is also usable in an editor (yaml-language-server: $schema=...). Its per-algorithm
+parameter definitions are generated from the algorithm catalogue's typed models (`render_schema`,
+written by `python -m cdisc_dpn.derive.catalogue`); the structural check leaves them out, because
+`spec check` checks parameters against the same models with a message and line per mistake.
 """
 from __future__ import annotations
 
@@ -46,10 +49,54 @@ def _plain(doc: Any) -> Any:
     return doc
 
 
+#: The generated $defs: per algorithm `params_<name>` (the `params:` mapping) and `inline_<name>` (the
+#: `algorithm: {name: x, ...}` form), and the two dispatchers the hand-written part refers to.
+PARAMS_DEFS = "algorithm_params"
+INLINE_DEFS = "algorithm_inline"
+_GENERATED = ("params_", "inline_")
+
+
+def _is_generated(key: str) -> bool:
+    return key in (PARAMS_DEFS, INLINE_DEFS) or key.startswith(_GENERATED)
+
+
+def render_schema(schema: dict, algorithms) -> dict:
+    """`schema` with its generated parameter definitions made anew from the catalogue's models."""
+    defs = {k: v for k, v in schema["$defs"].items() if not _is_generated(k)}
+    sibling, inline = [], []
+    for name, algorithm in sorted(algorithms.items()):
+        model = getattr(algorithm, "params", None)
+        if model is None:
+            continue
+        params = model.schema()
+        params["description"] = f"parameters of {name}: {algorithm.summary}".strip()
+        defs[f"params_{name}"] = params
+        defs[f"inline_{name}"] = {**params, "properties": {"name": {"const": name}, **params["properties"]},
+                                  "required": ["name", *params.get("required", [])]}
+        then: dict = {"properties": {"params": {"$ref": f"#/$defs/params_{name}"}}}
+        if params.get("required") or params.get("oneOf") or params.get("allOf"):
+            then["required"] = ["params"]
+        sibling.append({"if": {"properties": {"algorithm": {"const": name}}, "required": ["algorithm"]},
+                        "then": then})
+        inline.append({"if": {"properties": {"name": {"const": name}}, "required": ["name"]},
+                       "then": {"$ref": f"#/$defs/inline_{name}"}})
+    defs[PARAMS_DEFS] = {"description": "generated: `params:` of the algorithm named by `algorithm:`", "allOf": sibling}
+    defs[INLINE_DEFS] = {"description": "generated: `algorithm: {name: x, ...}`, the parameters beside the name",
+                         "allOf": inline}
+    return {**schema, "$defs": defs}
+
+
+def schema_text(schema: dict) -> str:
+    """The schema as the shipped file holds it (sorted keys, one-space indent)."""
+    return json.dumps(schema, indent=1, sort_keys=True) + "\n"
+
+
 def check_structure(doc: Any, kind: str, file: str) -> list[Finding]:
     """Validate one parsed YAML document of `kind` (study, dataset, terminology, units)."""
     schema = load_schema()
-    sub = {"$ref": f"#/$defs/{kind}_file", "$defs": schema["$defs"]}
+    defs = {k: ({} if k in (PARAMS_DEFS, INLINE_DEFS) else v) for k, v in schema["$defs"].items()
+            if not k.startswith(_GENERATED)}     # parameters: checked against the models, at their lines
+    sub = {"$ref": f"#/$defs/{kind}_file", "$defs": defs}
     validator = jsonschema.Draft202012Validator(sub)
     findings = []
     for err in sorted(validator.iter_errors(_plain(doc)), key=lambda e: [str(p) for p in e.absolute_path]):
