@@ -332,7 +332,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
     that is in neither the catalogue's rules nor its expectations is a ValueError.
     `progress` is told what is done (per dataset, then per rule); the caller decides what to print.
     `gx`: a worker the datasets were handed to (`submit_suite`); its verdicts are taken in dataset
-    order, and a dataset it does not answer for runs here, so the findings are the same either way.
+    order after the rules ran, and a dataset it does not answer for runs here, so the findings are
+    the same either way.
     """
     tell = progress or (lambda _message: None)
     started = time.perf_counter()
@@ -341,20 +342,29 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
     collector = _Collector(catalogue)
     datasets = _prepare(domains)
     lengths = lengths or {}
-    expectations = 0
-    for number, (name, ds) in enumerate(datasets.items(), start=1):
-        tell(f"expectations: {name} ({number}/{len(datasets)} datasets, {expectations} expectations done)")
-        suite = _suite(ds.spec, terminology, catalogue, lengths=lengths.get(name),
-                       column_order=(column_orders or {}).get(name), selected=selected)
-        if suite is None:
-            continue
-        done = gx.outcomes(name, domains[name].frame, suite) if gx is not None else None
-        outcomes, ran = done if done is not None else shared_runner().run(suite, ds.frame)
-        expectations += ran
-        for outcome in outcomes:
-            _gx_findings(outcome, ds, collector)
-    if gx is not None and gx.problem is not None:
-        _worker_lost(gx.problem, collector)
+
+    def run_suites() -> int:
+        expectations = 0
+        for number, (name, ds) in enumerate(datasets.items(), start=1):
+            tell(f"expectations: {name} ({number}/{len(datasets)} datasets, {expectations} expectations done)")
+            suite = _suite(ds.spec, terminology, catalogue, lengths=lengths.get(name),
+                           column_order=(column_orders or {}).get(name), selected=selected)
+            if suite is None:
+                continue
+            done = gx.outcomes(name, domains[name].frame, suite) if gx is not None else None
+            outcomes, ran = done if done is not None else shared_runner().run(suite, ds.frame)
+            expectations += ran
+            for outcome in outcomes:
+                _gx_findings(outcome, ds, collector)
+        if gx is not None and gx.problem is not None:
+            _worker_lost(gx.problem, collector)
+        return expectations
+
+    # With a worker the suites' verdicts are taken last, so the rules run while it finishes (the
+    # findings are sorted, so the order they are collected in does not show in any output).
+    expectations = run_suites() if gx is None else None
+    done_text = "expectation suites running in the worker process" if gx is not None else \
+        f"{expectations} expectations done"
     define = None
     if define_path is not None:
         from cdisc_dpn.validation.define_meta import read_define
@@ -365,7 +375,7 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
         if open_rules is not None and open_rules.enabled else None
     rules_run = 0
     for number, rule in enumerate(catalogue.rules, start=1):
-        tell(f"conformance rules: {rule.id} ({number}/{len(catalogue.rules)}; {expectations} expectations done)")
+        tell(f"conformance rules: {rule.id} ({number}/{len(catalogue.rules)}; {done_text})")
         if open_outcome is not None and rule.open_rules and all(open_outcome.ran(r) for r in rule.open_rules):
             continue                       # the CDISC Open Rule(s) checking the same thing ran instead
         chk = CHECKS[rule.check]
@@ -375,6 +385,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
             continue
         rules_run += 1
         _rule_findings(rule, chk.function(ctx, **rule.params), datasets, collector)
+    if expectations is None:
+        expectations = run_suites()
     findings = sorted(collector.findings, key=sort_key)
     return ValidationResult(
         findings=findings, rule_counts=dict(sorted(collector.counts.items())), rules_run=rules_run,
