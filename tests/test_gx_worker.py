@@ -271,3 +271,17 @@ def test_worker_dies_with_its_run(synth_raw, tmp_path, how):
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_first_rows_in_one_pass_agree_with_sorting():
+    from cdisc_dpn.distinct import first_rows as by_sorting
+    from cdisc_dpn.validation.gx_runner import first_rows
+
+    rng = np.random.default_rng(20231)
+    for rows in (1, 2, 17, 500):
+        for kinds in (1, 4, 60):
+            codes = pd.factorize(rng.integers(0, kinds, rows))[0]          # numbered by first appearance
+            assert first_rows(codes).tolist() == by_sorting(codes).tolist()
+            shuffled = rng.permutation(codes.max() + 1)[codes]             # any other numbering
+            assert first_rows(shuffled).tolist() == by_sorting(shuffled).tolist()
+    assert first_rows(np.zeros(0, dtype=np.int64)).tolist() == []

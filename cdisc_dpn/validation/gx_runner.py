@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cdisc_dpn.distinct import first_rows, joint_codes, value_codes
+from cdisc_dpn.distinct import first_rows as sorted_first_rows, joint_codes, value_codes
 
 UNIQUE = "expect_compound_columns_to_be_unique"
 TABLE_LEVEL = frozenset({"expect_table_columns_to_match_ordered_list", "expect_column_to_exist"})
@@ -84,6 +84,22 @@ class _Batch:
         else:
             bad, codes = np.asarray([int(i) for i in unexpected], dtype=np.int64), self.codes
         return np.flatnonzero(np.isin(codes, bad)).tolist()
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """Position of the first row of each code 0..k-1, in one pass when the codes are numbered in
+    order of first appearance (as factorize numbers them): a code first appears exactly where the
+    running maximum grows. Other numberings take the sorting way."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    running = np.maximum.accumulate(codes)
+    grows = np.empty(len(codes), dtype=bool)
+    grows[0] = True
+    np.greater(running[1:], running[:-1], out=grows[1:])
+    first = np.flatnonzero(grows)
+    if codes[0] == 0 and running[-1] == len(first) - 1:
+        return first
+    return sorted_first_rows(codes)
 
 
 def _padded_distinct(frame: pd.DataFrame, codes: dict[str, np.ndarray]) -> tuple[pd.DataFrame, dict[str, int]]:
