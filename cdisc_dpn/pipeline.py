@@ -164,8 +164,10 @@ def drop_empty_datasets(domains: dict[str, DomainFrame]) -> tuple[dict[str, Doma
 
 
 def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
-                   created: str) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
-    """XPT (plus split parts and Dataset-JSON) for every dataset; returns the final lengths."""
+                   created: str, written: Callable[[str, DomainFrame, dict[str, int]], None] | None = None,
+                   ) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
+    """XPT (plus split parts and Dataset-JSON) for every dataset; returns the final lengths.
+    `written` is told each dataset and its final lengths as soon as its XPT is written."""
     lengths: dict[str, dict[str, int]] = {}
     findings: list[Finding] = []
     paths: dict[str, Path] = {}
@@ -176,6 +178,8 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
         result = write_xpt(path, dom.frame, meta, created=stamp, check=not config.continue_on_write_errors)
         lengths[name] = dict(result.lengths)
         paths[name] = path
+        if written is not None:
+            written(name, dom, lengths[name])
         if result.bytes > config.split_bytes:
             parts = split_dataset(path, dom.frame, meta, config.split_bytes, sdtm_dir / "split", created=stamp,
                                   check=False)
@@ -264,10 +268,13 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet, detail: Progres
     (also when another run holds the output folder) and RunInterrupted on SIGTERM/SIGINT.
 
     `progress` is called at each stage, `detail` with progress inside a stage (validation)."""
+    from cdisc_dpn.validation import running_gx_worker
+
     check_output_folder(config)
     try:
-        with claim_output(config.out_dir.resolve()) as claim:
-            return _convert_and_publish(config, progress, claim, detail)
+        # the GX worker starts first: Great Expectations imports while the raw files are read and mapped
+        with claim_output(config.out_dir.resolve()) as claim, running_gx_worker() as gx:
+            return _convert_and_publish(config, progress, claim, detail, gx)
     except FolderBusy as exc:
         raise InputError("the output folder is in use by another run", [Finding(
             "RUN-OUTPUT-LOCKED", Severity.ERROR, str(exc), stage="run", file=str(config.out_dir),
@@ -276,7 +283,7 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet, detail: Progres
 
 
 def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputClaim,
-                         detail: Progress = _quiet) -> RunResult:
+                         detail: Progress = _quiet, gx=None) -> RunResult:
     """Every stage, then the finished folder swapped in through the claim."""
     timings: dict[str, float] = {}
     findings: list[Finding] = []
@@ -323,7 +330,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
     tmp = claim.new_temp()
     try:
         result = _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp, timings,
-                            stage, unavailable=mapped.unavailable, detail=detail)
+                            stage, unavailable=mapped.unavailable, detail=detail, gx=gx)
         out_dir, result.replaced, result.kept_clean = publish_output(claim, tmp, result.exit_code == 1)
     except BaseException:
         claim.discard(tmp)
@@ -337,8 +344,13 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
 
 
 def _write_all(config, specs, terminology, raw, domains, ledger, findings, created, tmp: Path, timings,
-               stage, unavailable=None, detail: Progress = _quiet) -> RunResult:
-    from cdisc_dpn.validation import validate_domains, write_reports, write_suites
+               stage, unavailable=None, detail: Progress = _quiet, gx=None) -> RunResult:
+    from cdisc_dpn.validation import submit_suite, validate_domains, write_reports, write_suites
+
+    severities = specs.study.validation.get("severity") or {}
+
+    def to_gx(name: str, domain: DomainFrame, final_lengths: dict[str, int]) -> None:
+        submit_suite(gx, name, domain, terminology, lengths=final_lengths, severities=severities)
 
     sdtm_dir, report_dir, raw_out = tmp / "sdtm", tmp / "report", tmp / "raw"
     for d in (sdtm_dir, report_dir, raw_out):
@@ -348,7 +360,8 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
         os.utime(raw_out / table.path.name, (0, 0))
 
     t = stage("Writing XPT and Dataset-JSON")
-    lengths, write_notes, xpt_paths = write_datasets(domains, sdtm_dir, config, specs, created)
+    lengths, write_notes, xpt_paths = write_datasets(domains, sdtm_dir, config, specs, created,
+                                                     written=to_gx if gx is not None else None)
     findings.extend(write_notes)
     timings["write"] = time.perf_counter() - t
 
@@ -360,8 +373,8 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
     t = stage("Validating (expectation suites + conformance rules)")
     write_suites([d.spec for d in domains.values()], terminology, report_dir / "suites")
     validation = validate_domains(domains, terminology, specs=specs, define_path=define_path, lengths=lengths,
-                                  severities=specs.study.validation.get("severity") or {}, progress=detail,
-                                  open_rules=open_rules_config(config, specs))
+                                  severities=severities, progress=detail,
+                                  open_rules=open_rules_config(config, specs), gx=gx)
     validation.define_file = "sdtm/define.xml"          # relative: reports must not name the temporary folder
     findings.extend(validation.findings)
     run_id = _run_id(config, specs, raw)

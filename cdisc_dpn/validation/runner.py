@@ -27,6 +27,7 @@ from cdisc_dpn.validation.gx_runner import Outcome, shared_runner
 from cdisc_dpn.validation.suites import build_suite
 
 if TYPE_CHECKING:
+    from cdisc_dpn.validation.gx_worker import GxWorker
     from cdisc_dpn.validation.open_rules.runs import OpenRulesConfig
 
 STAGE = "validate"
@@ -231,6 +232,15 @@ def _gx_findings(outcome: Outcome, ds: _Dataset, collector: _Collector) -> None:
     collector.add(rc, ds.name, total, out)
 
 
+def _worker_lost(problem: str, collector: _Collector) -> None:
+    rc = collector.count("VAL-GX-WORKER", Severity.NOTICE, "The expectation suites' worker process stopped; "
+                         "they ran in the main process instead.", "expectation")
+    message = (f"the worker process running the expectation suites was given up: {problem}; the suites it had "
+               f"not answered for ran in the main process, so every check was made")
+    collector.add(rc, None, 1, [_finding("VAL-GX-WORKER", Severity.NOTICE, message, None, None, -1, None,
+                                         (None, None), extra={"internal_error": problem})])
+
+
 # --------------------------------------------------------------------------- conformance rules
 def _rule_findings(rule, violations: Iterable[Violation], datasets: Mapping[str, _Dataset],
                    collector: _Collector) -> None:
@@ -284,6 +294,28 @@ def _selected(catalogue: Catalogue, rule_ids: Collection[str] | None) -> frozens
     return selected
 
 
+def _suite(spec: DatasetSpec, terminology: Terminology, catalogue: Catalogue, *, lengths: Mapping[str, int] | None,
+           column_order: list[str] | None, selected: frozenset[str] | None) -> dict | None:
+    """The suite a dataset is validated with (None when the selected rules leave nothing in it)."""
+    suite = build_suite(spec, terminology, lengths=lengths, column_order=column_order, catalogue=catalogue)
+    if selected is not None:
+        suite = {**suite, "expectations": [e for e in suite["expectations"] if e["meta"]["rule_id"] in selected]}
+        if not suite["expectations"]:
+            return None
+    return suite
+
+
+def submit_suite(gx: "GxWorker", name: str, domain: DomainFrame, terminology: Terminology, *,
+                 lengths: Mapping[str, int] | None = None, severities: Mapping[str, str] | None = None,
+                 rules_path: Path | None = None) -> None:
+    """Hand a finished dataset to the GX worker, so its verdicts are ready when `validate_domains` is
+    called with the same data and options (with other options the suite differs and runs there)."""
+    catalogue = with_severities(load_catalogue(rules_path), severities or {})
+    suite = _suite(domain.spec, terminology, catalogue, lengths=lengths, column_order=None, selected=None)
+    if suite is not None:
+        gx.submit(name, domain.frame, suite)
+
+
 def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminology, *, specs: Specs | None = None,
                      define_path: Path | None = None, lengths: Mapping[str, Mapping[str, int]] | None = None,
                      rules_path: Path | None = None,
@@ -291,7 +323,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
                      severities: Mapping[str, str] | None = None,
                      rule_ids: Collection[str] | None = None,
                      progress: Callable[[str], None] | None = None,
-                     open_rules: "OpenRulesConfig | None" = None) -> ValidationResult:
+                     open_rules: "OpenRulesConfig | None" = None,
+                     gx: "GxWorker | None" = None) -> ValidationResult:
     """Run the spec-generated GX suites and the conformance rules on in-memory SDTM datasets.
 
     `lengths`: dataset -> variable -> declared XPT length (used when the spec has none, and for
@@ -299,6 +332,9 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
     `rule_ids` runs only those expectation types and conformance rules (all when None); an id
     that is in neither the catalogue's rules nor its expectations is a ValueError.
     `progress` is told what is done (per dataset, then per rule); the caller decides what to print.
+    `gx`: a worker the datasets were handed to (`submit_suite`); its verdicts are taken in dataset
+    order after the rules ran, and a dataset it does not answer for runs here, so the findings are
+    the same either way.
     """
     tell = progress or (lambda _message: None)
     started = time.perf_counter()
@@ -307,20 +343,29 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
     collector = _Collector(catalogue)
     datasets = _prepare(domains)
     lengths = lengths or {}
-    expectations = 0
-    for number, (name, ds) in enumerate(datasets.items(), start=1):
-        tell(f"expectations: {name} ({number}/{len(datasets)} datasets, {expectations} expectations done)")
-        suite = build_suite(ds.spec, terminology, lengths=lengths.get(name),
-                            column_order=(column_orders or {}).get(name), catalogue=catalogue)
-        if selected is not None:
-            suite = {**suite, "expectations": [e for e in suite["expectations"]
-                                               if e["meta"]["rule_id"] in selected]}
-            if not suite["expectations"]:
+
+    def run_suites() -> int:
+        expectations = 0
+        for number, (name, ds) in enumerate(datasets.items(), start=1):
+            tell(f"expectations: {name} ({number}/{len(datasets)} datasets, {expectations} expectations done)")
+            suite = _suite(ds.spec, terminology, catalogue, lengths=lengths.get(name),
+                           column_order=(column_orders or {}).get(name), selected=selected)
+            if suite is None:
                 continue
-        outcomes, ran = shared_runner().run(suite, ds.frame)
-        expectations += ran
-        for outcome in outcomes:
-            _gx_findings(outcome, ds, collector)
+            done = gx.outcomes(name, domains[name].frame, suite) if gx is not None else None
+            outcomes, ran = done if done is not None else shared_runner().run(suite, ds.frame)
+            expectations += ran
+            for outcome in outcomes:
+                _gx_findings(outcome, ds, collector)
+        if gx is not None and gx.problem is not None:
+            _worker_lost(gx.problem, collector)
+        return expectations
+
+    # With a worker the suites' verdicts are taken last, so the rules run while it finishes (the
+    # findings are sorted, so the order they are collected in does not show in any output).
+    expectations = run_suites() if gx is None else None
+    done_text = "expectation suites running in the worker process" if gx is not None else \
+        f"{expectations} expectations done"
     define = None
     if define_path is not None:
         from cdisc_dpn.validation.define_meta import read_define
@@ -331,7 +376,7 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
         if open_rules is not None and open_rules.enabled else None
     rules_run = 0
     for number, rule in enumerate(catalogue.rules, start=1):
-        tell(f"conformance rules: {rule.id} ({number}/{len(catalogue.rules)}; {expectations} expectations done)")
+        tell(f"conformance rules: {rule.id} ({number}/{len(catalogue.rules)}; {done_text})")
         if open_outcome is not None and rule.open_rules and all(open_outcome.ran(r) for r in rule.open_rules):
             continue                       # the CDISC Open Rule(s) checking the same thing ran instead
         chk = CHECKS[rule.check]
@@ -341,6 +386,8 @@ def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminolog
             continue
         rules_run += 1
         _rule_findings(rule, chk.function(ctx, **rule.params), datasets, collector)
+    if expectations is None:
+        expectations = run_suites()
     findings = sorted(collector.findings, key=sort_key)
     return ValidationResult(
         findings=findings, rule_counts=dict(sorted(collector.counts.items())), rules_run=rules_run,
