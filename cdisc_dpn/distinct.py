@@ -26,7 +26,18 @@ def value_codes(column: pd.Series) -> np.ndarray:
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
-    """Position of the first row of each code 0..k-1."""
+    """Position of the first row of each code 0..k-1.
+
+    Codes numbered in order of first appearance (value_codes, joint_codes) are read in one pass:
+    a code's first row is where the running maximum grows; other codes are sorted (np.unique)."""
+    if not len(codes):
+        return np.empty(0, dtype=np.intp)
+    grows = np.empty(len(codes), dtype=bool)
+    grows[0] = True
+    np.greater(codes[1:], np.maximum.accumulate(codes[:-1]), out=grows[1:])
+    first = np.flatnonzero(grows)
+    if codes[0] == 0 and codes.min() >= 0 and len(first) == int(codes[first[-1]]) + 1 and (np.diff(codes[first]) == 1).all():
+        return first
     return np.unique(codes, return_index=True)[1]
 
 

@@ -154,7 +154,8 @@ def drop_empty_datasets(domains: dict[str, DomainFrame]) -> tuple[dict[str, Doma
 
 def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
                    created: str) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
-    """XPT (plus split parts and Dataset-JSON) for every dataset; returns the final lengths."""
+    """XPT (plus split parts and Dataset-JSON) for every dataset (already checked by prepare_frames);
+    returns the final lengths."""
     lengths: dict[str, dict[str, int]] = {}
     findings: list[Finding] = []
     paths: dict[str, Path] = {}
@@ -162,7 +163,9 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
     for name, dom in domains.items():
         meta = xpt_metadata(dom.spec)
         path = sdtm_dir / xpt_file_name(name)
-        result = write_xpt(path, dom.frame, meta, created=stamp, check=not config.continue_on_write_errors)
+        # check=False: prepare_frames ran check_dataset on these very frames and metadata, and the run
+        # stopped there on any error unless --continue-on-write-errors asked to write anyway
+        result = write_xpt(path, dom.frame, meta, created=stamp, check=False)
         lengths[name] = dict(result.lengths)
         paths[name] = path
         if result.bytes > config.split_bytes:
