@@ -50,12 +50,25 @@ class Codelist:
     sponsor: bool = False           # wholly sponsor-defined
     data_type: str = "text"
     _index: dict[str, str] | None = field(default=None, repr=False)
+    _named: tuple[int, dict[str, list[Term]]] | None = field(default=None, repr=False, compare=False)
 
     def values(self) -> list[str]:
         return [t.value for t in self.terms]
 
     def term(self, value: str) -> Term | None:
         return next((t for t in self.terms if t.value == value), None)
+
+    def terms_named(self, raw: str) -> list[Term]:
+        """Terms whose submission value or a synonym is `raw` (case and blanks ignored), in list order.
+
+        The index is built once per list of terms (rebuilt when terms were added since)."""
+        if self._named is None or self._named[0] != len(self.terms):
+            named: dict[str, list[Term]] = {}
+            for t in self.terms:
+                for key in dict.fromkeys(normalise(x) for x in (t.value, *t.synonyms)):
+                    named.setdefault(key, []).append(t)
+            self._named = (len(self.terms), named)
+        return list(self._named[1].get(normalise(raw), ()))
 
     def lookup(self, collected: str) -> str | None:
         """Submission value for a collected value via value, synonyms or preferred term."""
@@ -116,7 +129,7 @@ class Terminology:
                 base = codelists[sc.extends]
                 known = set(base.values())
                 base.terms.extend(t for t in terms if t.value not in known)
-                base._index = None
+                base._index = base._named = None
             else:
                 codelists[sc.id] = Codelist(sc.id, sc.name, sc.id, extensible=False, terms=terms, sponsor=True,
                                             data_type=sc.data_type)
