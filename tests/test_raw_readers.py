@@ -176,3 +176,46 @@ def test_xlsx_header_only_gives_no_rows(tmp_path):
     pd.DataFrame({"SUBJECT": [], "RESULT": []}).to_excel(tmp_path / "lab.xlsx", index=False)
     table = read_form(tmp_path, form("lab", "lab.xlsx", "xlsx"))
     assert table.data_columns == ["SUBJECT", "RESULT"] and len(table) == 0
+
+
+_CSV_TEXTS = [
+    "SUBJECT,SEX,NOTE\r\n03-001,Male ,µg\r\n03-002,F,\r\n",            # plain, CRLF
+    "SUBJECT,SEX\n03-001,M\n03-002,F",                                  # no final line end
+    "SUBJECT,SEX\n03-001,M\n\n03-002,F\n",                              # blank line
+    "SUBJECT,SEX\n03-001,M\n , \n03-002,F\n",                           # blank-only cells
+    "SUBJECT,SEX\n03-001\n03-002,F\n",                                  # short row
+    "SUBJECT,SEX\n03-001,M,\n03-002,F, \n",                             # blank cells beyond the header
+    "SUBJECT,SEX\n03-001,M,extra\n",                                    # a value beyond the header
+    "SUBJECT,SEX\r03-001,M\r03-002,F\r",                                # old Mac line ends
+    'SUBJECT,NOTE\n03-001,"a, b"\n03-002,"two\nlines"\n03-003,x\n',     # quoted cells
+    "SUBJECT,SEX\n03-001,N/A\n03-002,NA\n03-003,null\n",                # text that pandas would call missing
+    "SUBJECT\n03-001\n03-002\n",                                        # one column
+    "SUBJECT,SUBJECT\n03-001,03-001\n",                                 # duplicate header
+    "SUBJECT;SEX\n03-001;M\n",                                          # another delimiter
+    "SUBJECT,SEX\n",                                                    # header only
+    "SUBJECT,\n03-001,M\n",                                             # unnamed column
+    "SUBJECT,SEX\n03-001,M\x00\n",                                      # NUL
+    "\ufeffSUBJECT,SEX\n03-001,M\n",                                    # a second byte-order mark
+]
+
+
+@pytest.mark.parametrize("text", _CSV_TEXTS)
+def test_csv_fast_path_reads_as_the_careful_reader(tmp_path, monkeypatch, text):
+    # plain files go through pandas' C tokenizer; the result (values, row numbers, notices, or the
+    # precise error) must be the careful csv-module reader's, which reads everything else
+    from cdisc_dpn.raw import readers
+
+    (tmp_path / "dm.csv").write_bytes(text.encode("utf-8"))
+    spec = form(encoding="utf-8")
+
+    def outcome():
+        try:
+            table = read_form(tmp_path, spec)
+        except InputError as exc:
+            return "error", [(f.code, f.message, f.source_row, f.column) for f in exc.findings]
+        return ("table", table.frame.to_dict("list"), [str(c) for c in table.frame.dtypes],
+                [(n.code, n.message, n.source_row) for n in table.notices])
+
+    fast = outcome()
+    monkeypatch.setattr(readers, "_plain_csv", lambda text, delimiter: None)
+    assert fast == outcome()

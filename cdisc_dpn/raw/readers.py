@@ -110,6 +110,53 @@ def _skip_title_lines(text: str, path: Path, form: FormSpec) -> str:
     return text[ends[skip - 1].end():]
 
 
+def _check_csv_header(header: list[str], path: Path, form: FormSpec) -> None:
+    if len(header) == 1 and form.delimiter == ",":
+        other = next((d for d in _OTHER_DELIMITERS if d in header[0]), None)
+        if other:
+            shown = "tab" if other == "\t" else other
+            raise read_error("READ-DELIMITER", f"the header row is one column {header[0][:80]!r}; the file looks "
+                             f"separated by {shown!r}, not commas", path,
+                             f'declare delimiter: "{shown}" for this form in study.yaml', row=form.header_row,
+                             form=form)
+    _check_header(header, path, form)
+
+
+def _plain_csv(text: str, delimiter: str) -> tuple[list[str], list[np.ndarray]] | None:
+    """Header and body columns of a plain CSV, parsed by pandas' C tokenizer; None when the text is
+    anything but plain, for the careful reader to read (and to word its problems).
+
+    Plain: no quote, NUL, byte-order mark or lone carriage return; no blank line; every line has
+    exactly as many cells as the header and no cell longer than the csv module allows. Each line
+    is then one record, split at each delimiter: what csv.reader gives, without a list per row."""
+    if not text or '"' in text or "\x00" in text or text[0] == "\ufeff":
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines or "" in lines or max(map(len, lines)) > csv.field_size_limit():
+        return None
+    header = lines[0].split(delimiter)
+    if set(map(str.count, lines, itertools.repeat(delimiter))) != {len(header) - 1}:
+        return None
+    if len(lines) == 1:
+        return header, [np.empty(0, dtype=object) for _ in header]
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, skiprows=1, names=range(len(header)),
+                            dtype=object, na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
+                            index_col=False, engine="c")
+    except Exception:  # noqa: BLE001 - anything unusual is the careful reader's to read and to report
+        return None
+    columns = [frame[i].to_numpy(dtype=object) for i in range(len(header))]
+    if frame.shape != (len(lines) - 1, len(header)) or _blank_rows(columns, len(frame)).any():
+        return None             # blank-only rows are skipped and reported by the careful reader
+    return header, columns
+
+
 def read_csv(path: Path, form: FormSpec) -> _Rows:
     data = path.read_bytes()
     if not data.strip():
@@ -127,6 +174,13 @@ def read_csv(path: Path, form: FormSpec) -> _Rows:
     if len(form.delimiter) != 1:
         raise read_error("READ-DELIMITER", f"delimiter {form.delimiter!r} is not one character", path,
                          'declare delimiter: ";" (or tab, pipe, comma) for this form in study.yaml', form=form)
+    fast = _plain_csv(text, form.delimiter)
+    if fast is not None:
+        header, columns = fast
+        _check_csv_header(header, path, form)
+        first = form.header_row + 1
+        return _Rows(header, None, list(range(first, first + (len(columns[0]) if columns else 0))), notices,
+                     columns=columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=form.delimiter)
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -144,15 +198,7 @@ def read_csv(path: Path, form: FormSpec) -> _Rows:
         raise read_error("READ-EMPTY", "the file has no header row", path,
                          "export the form again; an empty form needs a header row", form=form)
     header = rows[0]
-    if len(header) == 1 and form.delimiter == ",":
-        other = next((d for d in _OTHER_DELIMITERS if d in header[0]), None)
-        if other:
-            shown = "tab" if other == "\t" else other
-            raise read_error("READ-DELIMITER", f"the header row is one column {header[0][:80]!r}; the file looks "
-                             f"separated by {shown!r}, not commas", path,
-                             f'declare delimiter: "{shown}" for this form in study.yaml', row=form.header_row,
-                             form=form)
-    _check_header(header, path, form)
+    _check_csv_header(header, path, form)
     body, body_numbers, blank_notices = _without_blank_lines(path, form, rows[1:], numbers[1:])
     for r, n in zip(body, body_numbers):
         if len(r) > len(header) and any(x.strip() for x in r[len(header):]):
