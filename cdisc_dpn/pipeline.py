@@ -36,7 +36,7 @@ from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.terminology import load_terminology
 from cdisc_dpn.xpt.checks import check_dataset, transliterate
 from cdisc_dpn.xpt.metadata import XptDataset, XptVariable
-from cdisc_dpn.xpt.writer import split_dataset, write_xpt, xpt_file_name
+from cdisc_dpn.xpt.writer import coded_columns, split_dataset, write_xpt, xpt_file_name
 
 DEFAULT_SPLIT_BYTES = 5 * 1000 ** 3          # FDA TCG: 5 GB
 DEFAULT_CREATED = "2000-01-01T00:00:00"
@@ -165,12 +165,13 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
         path = sdtm_dir / xpt_file_name(name)
         # check=False: prepare_frames ran check_dataset on these very frames and metadata, and the run
         # stopped there on any error unless --continue-on-write-errors asked to write anyway
-        result = write_xpt(path, dom.frame, meta, created=stamp, check=False)
+        coded = coded_columns(dom.frame, meta)      # each distinct text found once, for XPT and Dataset-JSON
+        result = write_xpt(path, dom.frame, meta, created=stamp, check=False, coded=coded)
         lengths[name] = dict(result.lengths)
         paths[name] = path
         if result.bytes > config.split_bytes:
             parts = split_dataset(path, dom.frame, meta, config.split_bytes, sdtm_dir / "split", created=stamp,
-                                  check=False)
+                                  check=False, coded=coded)
             findings.append(Finding("WRITE-SPLIT", Severity.NOTICE,
                                     f"{name} is {result.bytes} bytes; split into {len(parts)} parts in split/",
                                     stage="write", dataset=name))
@@ -183,7 +184,8 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
                             v.data_type, v.key_sequence) for v in meta.variables))
             write_dataset_json(sdtm_dir / "json" / f"{name.lower()}{suffix}", dom.frame, fixed,
                                study_oid=specs.study.studyid, metadata_version_oid=f"MDV.{specs.study.studyid}",
-                               created=created, ndjson=config.ndjson, lengths=lengths[name])
+                               created=created, ndjson=config.ndjson, lengths=lengths[name], coded=coded)
+        del coded
     return lengths, findings, paths
 
 

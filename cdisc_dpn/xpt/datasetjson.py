@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from cdisc_dpn.errors import Finding, OutputError, Severity
 from cdisc_dpn.spec.oids import item_group_oid, item_oid
 from cdisc_dpn.xpt.checks import byte_lengths, char_values
 from cdisc_dpn.xpt.metadata import XptDataset, XptVariable
-from cdisc_dpn.xpt.writer import _atomic_write
+from cdisc_dpn.xpt.writer import CodedText, _atomic_write
 
 DATASET_JSON_VERSION = "1.1.0"
 SCHEMA_FILE = "dataset-json-1-1.schema.json"
@@ -153,11 +153,15 @@ def _column_values(frame: pd.DataFrame, meta: XptDataset, var: XptVariable) -> l
     return [None if math.isnan(v) else v for v in floats]
 
 
-def _column_json(frame: pd.DataFrame, meta: XptDataset, var: XptVariable) -> tuple[np.ndarray, np.ndarray | None]:
+def _column_json(frame: pd.DataFrame, meta: XptDataset, var: XptVariable,
+                 coded: CodedText | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The JSON text of each distinct value of a column (exact codes: same type, same bits) and
     the code of every row (None when every row is distinct and the texts are already per row)."""
-    codes = value_codes(frame[var.name])
-    first = first_rows(codes)
+    if coded is not None:
+        codes, first = coded.codes, coded.first
+    else:
+        codes = value_codes(frame[var.name])
+        first = first_rows(codes)
     if len(first) == len(frame):
         return _texts(_column_values(frame, meta, var)), None
     try:
@@ -260,12 +264,14 @@ def write_dataset_json(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDa
                        source_system: tuple[str, str] | None = ("cdisc-dpn", __version__),
                        ndjson: bool = False, file_oid: str | None = None, originator: str | None = None,
                        db_last_modified: str | None = None, metadata_ref: str | None = None,
-                       lengths: dict[str, int] | None = None) -> DatasetJsonWriteResult:
+                       lengths: dict[str, int] | None = None,
+                       coded: Mapping[str, CodedText] | None = None) -> DatasetJsonWriteResult:
     """Write `frame` as Dataset-JSON 1.1 (`ndjson=True`: metadata line, then one array per row).
 
     `created` is the ISO 8601 datasetJSONCreationDateTime chosen by the caller (no clock here).
     `lengths` (e.g. XptWriteResult.lengths) makes the column lengths match the XPT; by default they
-    are computed the same way (declared, else longest value in bytes).
+    are computed the same way (declared, else longest value in bytes). `coded`: the XPT writer's
+    coded_columns of the same frame (each distinct value found once for both files).
     """
     missing = [v.name for v in meta.variables if v.name not in frame.columns]
     if missing:
@@ -274,7 +280,8 @@ def write_dataset_json(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDa
                                 created=created, source_system=source_system, file_oid=file_oid,
                                 originator=originator, db_last_modified=db_last_modified,
                                 metadata_ref=metadata_ref, lengths=lengths)
-    columns = [_column_json(frame, meta, var) for var in meta.variables]
+    coded = coded or {}
+    columns = [_column_json(frame, meta, var, coded.get(var.name)) for var in meta.variables]
     rows = len(frame)
 
     cells = _row_cells(columns, "\n" if ndjson else ",")
