@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cdisc_dpn.atomic import write_atomic
-from cdisc_dpn.errors import Finding
+from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.validation.runner import ValidationResult, sort_key
 
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
@@ -100,13 +100,14 @@ def _causes(findings: list[Finding]) -> list[dict[str, Any]]:
 
 
 _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+_SEVERITY_TEXT = {s: s.value for s in Severity}
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
     """f.as_dict() without dataclasses.asdict's deep copy (the report only reads the values)."""
     data = {}
     for name in _FINDING_FIELDS:
-        value = f.severity.value if name == "severity" else getattr(f, name)
+        value = _SEVERITY_TEXT[f.severity] if name == "severity" else getattr(f, name)
         if value not in (None, {}, ""):
             data[name] = value
     return data
