@@ -138,6 +138,13 @@ class Terminology:
         return result
 
 
+def _synonyms(text: str) -> tuple[str, ...]:
+    if ";" not in text:                     # most terms have none or one
+        text = text.strip()
+        return (text,) if text else ()
+    return tuple(s.strip() for s in text.split(";") if s.strip())
+
+
 def _parse_ct(text: str) -> dict[str, Codelist]:
     codelists: dict[str, Codelist] = {}
     reader = csv.reader(io.StringIO(text), delimiter="\t")
@@ -146,17 +153,15 @@ def _parse_ct(text: str) -> dict[str, Codelist]:
     for row in reader:
         if len(row) < 8:
             continue
-        code, parent, extensible, name, value, synonyms, _definition, preferred = row[:8]
-        if not parent:
-            codelists[code] = Codelist(code, name, value, extensible.strip().lower() == "yes")
+        if not row[1]:             # code, parent, extensible, name, value, synonyms, definition, preferred
+            codelists[row[0]] = Codelist(row[0], row[3], row[4], row[2].strip().lower() == "yes")
         else:
             pending.append(row)
-    for code, parent, _e, _n, value, synonyms, _d, preferred in (r[:8] for r in pending):
-        cl = codelists.get(parent)
+    for row in pending:
+        cl = codelists.get(row[1])
         if cl is None:
             continue
-        syns = tuple(s.strip() for s in synonyms.split(";") if s.strip())
-        cl.terms.append(Term(value, code, preferred or None, syns))
+        cl.terms.append(Term(row[4], row[0], row[7] or None, _synonyms(row[5]) if row[5] else ()))
     return codelists
 
 
