@@ -38,7 +38,7 @@ from cdisc_dpn.spec.model import DatasetSpec, Specs
 from cdisc_dpn.terminology import load_terminology
 from cdisc_dpn.xpt.checks import check_dataset, transliterate
 from cdisc_dpn.xpt.metadata import XptDataset, XptVariable
-from cdisc_dpn.xpt.writer import split_dataset, write_xpt, xpt_file_name
+from cdisc_dpn.xpt.writer import coded_columns, split_dataset, write_xpt, xpt_file_name
 
 #: The stages of a run, in the order run_pipeline runs them (the keys of RunResult.timings).
 STAGES = ("specs", "read", "map", "check", "write", "define", "validate", "report")
@@ -166,8 +166,9 @@ def drop_empty_datasets(domains: dict[str, DomainFrame]) -> tuple[dict[str, Doma
 def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
                    created: str, written: Callable[[str, DomainFrame, dict[str, int]], None] | None = None,
                    ) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
-    """XPT (plus split parts and Dataset-JSON) for every dataset; returns the final lengths.
-    `written` is told each dataset and its final lengths as soon as its XPT is written."""
+    """XPT (plus split parts and Dataset-JSON) for every dataset (already checked by prepare_frames);
+    returns the final lengths. `written` is told each dataset and its final lengths as soon as its XPT
+    is written."""
     lengths: dict[str, dict[str, int]] = {}
     findings: list[Finding] = []
     paths: dict[str, Path] = {}
@@ -175,14 +176,17 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
     for name, dom in domains.items():
         meta = xpt_metadata(dom.spec)
         path = sdtm_dir / xpt_file_name(name)
-        result = write_xpt(path, dom.frame, meta, created=stamp, check=not config.continue_on_write_errors)
+        # check=False: prepare_frames ran check_dataset on these very frames and metadata, and the run
+        # stopped there on any error unless --continue-on-write-errors asked to write anyway
+        coded = coded_columns(dom.frame, meta)      # each distinct text found once, for XPT and Dataset-JSON
+        result = write_xpt(path, dom.frame, meta, created=stamp, check=False, coded=coded)
         lengths[name] = dict(result.lengths)
         paths[name] = path
         if written is not None:
             written(name, dom, lengths[name])
         if result.bytes > config.split_bytes:
             parts = split_dataset(path, dom.frame, meta, config.split_bytes, sdtm_dir / "split", created=stamp,
-                                  check=False)
+                                  check=False, coded=coded)
             findings.append(Finding("WRITE-SPLIT", Severity.NOTICE,
                                     f"{name} is {result.bytes} bytes; split into {len(parts)} parts in split/",
                                     stage="write", dataset=name))
@@ -195,7 +199,8 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
                             v.data_type, v.key_sequence) for v in meta.variables))
             write_dataset_json(sdtm_dir / "json" / f"{name.lower()}{suffix}", dom.frame, fixed,
                                study_oid=specs.study.studyid, metadata_version_oid=f"MDV.{specs.study.studyid}",
-                               created=created, ndjson=config.ndjson, lengths=lengths[name])
+                               created=created, ndjson=config.ndjson, lengths=lengths[name], coded=coded)
+        del coded
     return lengths, findings, paths
 
 

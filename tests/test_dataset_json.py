@@ -214,3 +214,35 @@ def test_integer_with_fraction_is_refused_with_its_first_rows(tmp_path):
     frame["LBSEQ"] = [1.0, 2.5] * 12
     with pytest.raises(OutputError, match=r"rows \[2, 4, 6, 8, 10, 12, 14, 16, 18, 20\]"):
         _write(tmp_path / "lb.json", frame)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 9_999, 10_000, 10_001, 20_000, 25_003])
+@pytest.mark.parametrize("ndjson", [False, True])
+def test_rows_across_chunks_are_what_json_writes(tmp_path, rows, ndjson):
+    # rows are assembled column by column (punctuation added to distinct texts, one join per chunk):
+    # the text must still be exactly the json module's, at every chunk boundary and in both layouts
+    meta = XptDataset("X", "x", (V("A", "a", "Char"), V("N", "n", "Num"), V("B", "b", "Char")))
+    texts = ["plain", "", None, 'quote " and \\ back', "tab\tnew\nline", "\u00b5\u2028", "[,]"]
+    frame = pd.DataFrame({"A": [texts[i % len(texts)] for i in range(rows)],
+                          "N": [float(i % 13) / 4 if i % 5 else np.nan for i in range(rows)],
+                          "B": [f"id-{i}" for i in range(rows)]})
+    suffix = ".ndjson" if ndjson else ".json"
+    write_dataset_json(tmp_path / f"x{suffix}", frame, meta, study_oid="S", metadata_version_oid="M",
+                       created=CREATED, ndjson=ndjson)
+    text = (tmp_path / f"x{suffix}").read_text(encoding="utf-8")
+    expected = [[texts[i % len(texts)], None if math.isnan(n) else n, f"id-{i}"] for i, n in enumerate(frame["N"])]
+    dumps = lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
+    if ndjson:
+        assert text.split("\n", 1)[1] == "".join(dumps(r) + "\n" for r in expected)
+    else:
+        assert text.endswith(',"rows":' + dumps(expected) + "}\n")
+
+
+def test_one_column_rows(tmp_path):
+    meta = XptDataset("X", "x", (V("A", "a", "Char"),))
+    frame = pd.DataFrame({"A": ["x", "y", "x"]})
+    for suffix, ndjson in ((".json", False), (".ndjson", True)):
+        write_dataset_json(tmp_path / f"x{suffix}", frame, meta, study_oid="S", metadata_version_oid="M",
+                           created=CREATED, ndjson=ndjson)
+        assert read_dataset_json(tmp_path / f"x{suffix}")["rows"] == [["x"], ["y"], ["x"]]
+    assert (tmp_path / "x.json").read_text(encoding="utf-8").endswith(',"rows":[["x"],["y"],["x"]]}\n')

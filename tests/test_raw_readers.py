@@ -140,3 +140,82 @@ def test_path_cannot_escape_the_raw_folder(tmp_path):
     (tmp_path / "raw").mkdir()
     (tmp_path / "dm.csv").write_text("A\n1\n")
     assert failure(tmp_path / "raw", form(file="../dm.csv")).findings[0].code == "READ-PATH"
+
+
+def test_xlsx_cleaned_by_column_keeps_rows_blanks_and_numbers(tmp_path):
+    # cells become text column by column: blank rows (empty or blank-only cells) are skipped and
+    # reported with their row numbers, trailing formatted-empty rows dropped, cells beyond the
+    # header ignored, repeated numbers converted alike, dates as ISO 8601
+    import datetime
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Lab export"])                                   # a title line above the header
+    ws.append(["SUBJECT", "RESULT", "DATE", None])
+    ws.append(["03-001", 5.0, datetime.datetime(2024, 5, 1), "beyond header"])
+    ws.append([None, None, None])
+    ws.append(["03-002", 6.25, datetime.datetime(2024, 5, 2, 8, 30)])
+    ws.append(["  ", " ", None])
+    ws.append(["03-003", 5.0, "2024-05-03"])
+    ws.append([None, None, None])
+    wb.save(tmp_path / "lab.xlsx")
+    spec = FormSpec(name="lab", file="lab.xlsx", format="xlsx", header_row=2)
+    table = read_form(tmp_path, spec)
+    assert table.data_columns == ["SUBJECT", "RESULT", "DATE"]
+    assert table.frame["SUBJECT"].tolist() == ["03-001", "03-002", "03-003"]
+    assert table.frame["RESULT"].tolist() == ["5", "6.25", "5"]
+    assert table.frame["DATE"].tolist() == ["2024-05-01", "2024-05-02T08:30:00", "2024-05-03"]
+    assert table.frame[SOURCE_ROW].tolist() == [3, 5, 7]
+    assert [(n.code, n.source_row or n.row) for n in table.notices] == [("READ-BLANK-LINES", 4)]
+    assert "row(s) 4, 6" in table.notices[0].message
+
+
+def test_xlsx_header_only_gives_no_rows(tmp_path):
+    pd.DataFrame({"SUBJECT": [], "RESULT": []}).to_excel(tmp_path / "lab.xlsx", index=False)
+    table = read_form(tmp_path, form("lab", "lab.xlsx", "xlsx"))
+    assert table.data_columns == ["SUBJECT", "RESULT"] and len(table) == 0
+
+
+_CSV_TEXTS = [
+    "SUBJECT,SEX,NOTE\r\n03-001,Male ,µg\r\n03-002,F,\r\n",            # plain, CRLF
+    "SUBJECT,SEX\n03-001,M\n03-002,F",                                  # no final line end
+    "SUBJECT,SEX\n03-001,M\n\n03-002,F\n",                              # blank line
+    "SUBJECT,SEX\n03-001,M\n , \n03-002,F\n",                           # blank-only cells
+    "SUBJECT,SEX\n03-001\n03-002,F\n",                                  # short row
+    "SUBJECT,SEX\n03-001,M,\n03-002,F, \n",                             # blank cells beyond the header
+    "SUBJECT,SEX\n03-001,M,extra\n",                                    # a value beyond the header
+    "SUBJECT,SEX\r03-001,M\r03-002,F\r",                                # old Mac line ends
+    'SUBJECT,NOTE\n03-001,"a, b"\n03-002,"two\nlines"\n03-003,x\n',     # quoted cells
+    "SUBJECT,SEX\n03-001,N/A\n03-002,NA\n03-003,null\n",                # text that pandas would call missing
+    "SUBJECT\n03-001\n03-002\n",                                        # one column
+    "SUBJECT,SUBJECT\n03-001,03-001\n",                                 # duplicate header
+    "SUBJECT;SEX\n03-001;M\n",                                          # another delimiter
+    "SUBJECT,SEX\n",                                                    # header only
+    "SUBJECT,\n03-001,M\n",                                             # unnamed column
+    "SUBJECT,SEX\n03-001,M\x00\n",                                      # NUL
+    "\ufeffSUBJECT,SEX\n03-001,M\n",                                    # a second byte-order mark
+]
+
+
+@pytest.mark.parametrize("text", _CSV_TEXTS)
+def test_csv_fast_path_reads_as_the_careful_reader(tmp_path, monkeypatch, text):
+    # plain files go through pandas' C tokenizer; the result (values, row numbers, notices, or the
+    # precise error) must be the careful csv-module reader's, which reads everything else
+    from cdisc_dpn.raw import readers
+
+    (tmp_path / "dm.csv").write_bytes(text.encode("utf-8"))
+    spec = form(encoding="utf-8")
+
+    def outcome():
+        try:
+            table = read_form(tmp_path, spec)
+        except InputError as exc:
+            return "error", [(f.code, f.message, f.source_row, f.column) for f in exc.findings]
+        return ("table", table.frame.to_dict("list"), [str(c) for c in table.frame.dtypes],
+                [(n.code, n.message, n.source_row) for n in table.notices])
+
+    fast = outcome()
+    monkeypatch.setattr(readers, "_plain_csv", lambda text, delimiter: None)
+    assert fast == outcome()

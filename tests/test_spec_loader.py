@@ -115,3 +115,38 @@ def test_missing_dataset_file_is_reported(spec_dir):
     (spec_dir / "ta.yaml").unlink()
     found = errors_of(spec_dir)
     assert [f.code for f in found] == ["SPEC-FILE"] and found[0].file == "ta.yaml"
+
+
+def test_c_parser_reads_the_specs_exactly_as_the_python_parser():
+    # specs load through libyaml when PyYAML has it; values, booleans and every line must be the same
+    import yaml as _yaml
+
+    from cdisc_dpn.spec import yamlsafe
+
+    def shape(node):
+        if isinstance(node, yamlsafe.LineDict):
+            return ("map", node.line, [(k, node.line_of(k), shape(v)) for k, v in node.items()])
+        if isinstance(node, yamlsafe.LineList):
+            return ("seq", node.line, node.item_lines, [shape(v) for v in node])
+        return (type(node).__name__, node)
+
+    files = sorted(Path(__file__).resolve().parents[1].joinpath("mappings").rglob("*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert shape(_yaml.load(text, Loader=yamlsafe._FastLineLoader)) == \
+            shape(_yaml.load(text, Loader=yamlsafe._LineLoader)), path
+
+
+@pytest.mark.parametrize("text", ["a: [1, 2\n", "a: 1\n  b: 2\n", "a: 1\na: 2\n", "a: \x07\n", "a:\tb: c\n"])
+def test_yaml_problems_are_worded_by_the_python_parser(tmp_path, monkeypatch, text):
+    from cdisc_dpn.spec import yamlsafe
+
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(yamlsafe.YamlProblem) as fast:
+        yamlsafe.load_yaml_with_lines(path)
+    monkeypatch.setattr(yamlsafe, "_FastLineLoader", yamlsafe._LineLoader)     # the Python parser alone
+    with pytest.raises(yamlsafe.YamlProblem) as slow:
+        yamlsafe.load_yaml_with_lines(path)
+    assert (str(fast.value), fast.value.line) == (str(slow.value), slow.value.line)

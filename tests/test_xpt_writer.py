@@ -264,3 +264,29 @@ def test_property_round_trip(tmp_path, numbers, texts):
 def test_display_format_spelling_does_not_depend_on_the_reader(given, canonical):
     from cdisc_dpn.xpt.metadata import canonical_display_format
     assert canonical_display_format(given) == canonical
+
+
+def test_repeated_texts_are_written_byte_for_byte_like_distinct_ones(tmp_path):
+    # character columns are encoded once per distinct value and copied to the rows (chunks of 20,000
+    # rows); the bytes must be those of the row-by-row layout: each value blank-padded to the length
+    from cdisc_dpn.xpt.writer import coded_columns
+
+    rows = 45_007
+    texts = ["", "A", None, "hello", "x" * 30, float("nan"), " lead"]
+    frame = pd.DataFrame({"T": pd.Series([texts[i % len(texts)] for i in range(rows)], dtype=object),
+                          "U": [f"S-{i}" for i in range(rows)]})
+    meta = XptDataset("REP", "Repeated", (XptVariable("T", "t", "Char"), XptVariable("U", "u", "Char")))
+    result = write_xpt(tmp_path / "a.xpt", frame, meta)
+    shared = write_xpt(tmp_path / "b.xpt", frame, meta, coded=coded_columns(frame, meta))
+    assert (tmp_path / "a.xpt").read_bytes() == (tmp_path / "b.xpt").read_bytes()
+    assert result.lengths == {"T": 30, "U": len(f"S-{rows - 1}")}
+    data = (tmp_path / "a.xpt").read_bytes()
+    width = 30 + result.lengths["U"]
+    start = data.index(b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!000000000000000000000000000000  ") + 80
+    for i in (0, 1, 2, 4, 5, 6, 19_999, 20_000, rows - 1):
+        value = texts[i % len(texts)]
+        text = "" if value is None or value != value else value
+        expected = text.ljust(30).encode() + f"S-{i}".ljust(result.lengths["U"]).encode()
+        assert data[start + i * width:start + (i + 1) * width] == expected, i
+    back, _ = pyreadstat.read_xport(str(tmp_path / "a.xpt"))
+    assert back["U"].tolist()[-3:] == [f"S-{i}" for i in range(rows - 3, rows)]

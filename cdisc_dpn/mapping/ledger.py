@@ -40,8 +40,8 @@ class Ledger:
         out = self.summary()
         for entry in out:
             group = self.rows[self.rows["form"] == entry["form"]]
-            datasets = sorted({d for cell in group.loc[group["status"] == MAPPED, "datasets"] for d in cell.split(",")
-                               if d})
+            cells = group.loc[group["status"] == MAPPED, "datasets"].unique()       # each distinct list once
+            datasets = sorted({d for cell in cells for d in cell.split(",") if d})
             reasons = group[group["status"] != MAPPED].groupby(["status", "reason"], sort=True).size()
             entry["datasets"] = datasets
             entry["reasons"] = [{"status": status, "reason": reason, "rows": int(n)}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, time
+from typing import Iterable
 
 from cdisc_dpn.standards.kinds import number_text
 
@@ -25,3 +26,23 @@ def cell_text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
+
+
+def column_text(values: Iterable[object]) -> list[str]:
+    """cell_text of every value of a column: text kept as it is, each distinct number converted once."""
+    known: dict[float, str] = {}
+    out = []
+    append = out.append
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            append(value)
+        elif kind is float:
+            text = known.get(value)
+            if text is None:
+                text = known[value] = cell_text(value)
+            append(text)
+        else:
+            append(cell_text(value))
+    return out
+

@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from cdisc_dpn.distinct import on_distinct
 from cdisc_dpn.errors import Finding, InputError, Severity
 from cdisc_dpn.raw.readers import read_form
 from cdisc_dpn.raw.table import PROVENANCE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.columns import column_uses, declared_columns, mapped_column_uses
 from cdisc_dpn.spec.model import Specs, StudySpec
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip()
 
 
 def check_subjects_enrolled(study: StudySpec, raw: dict[str, RawTable]) -> list[Finding]:
@@ -19,14 +26,14 @@ def check_subjects_enrolled(study: StudySpec, raw: dict[str, RawTable]) -> list[
     enrol_col = study.subject.get("subject_column") or (study.form(enrol.form).subject_column if study.form(enrol.form) else None)
     if not enrol_col or enrol_col not in enrol.frame.columns:
         return []
-    known = set(enrol.frame[enrol_col].astype(str).str.strip())
+    known = set(on_distinct(enrol.frame[enrol_col], _stripped))
     findings = []
     for name, table in raw.items():
         spec = study.form(name)
         col = spec.subject_column if spec else None
         if name == enrol.form or not col or col not in table.frame.columns:
             continue
-        subjects = table.frame[col].astype(str).str.strip()
+        subjects = on_distinct(table.frame[col], _stripped)         # each distinct subject stripped once
         stray = table.frame[(subjects != "") & ~subjects.isin(known)]
         for subject, source_row in zip(stray[col], stray[SOURCE_ROW]):      # every row: each is a query
             findings.append(Finding(

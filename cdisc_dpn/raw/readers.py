@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from cdisc_dpn.errors import Finding, InputError
-from cdisc_dpn.raw.cells import cell_text
+from cdisc_dpn.raw.cells import cell_text, column_text
 from cdisc_dpn.raw.encoding import decode_text
 from cdisc_dpn.raw.failure import read_error, read_notice, row_list
 from cdisc_dpn.raw.odm import read_odm
@@ -32,11 +34,15 @@ _OTHER_DELIMITERS = (";", "\t", "|")
 
 
 class _Rows:
-    """Header and records of a grid-shaped file, with each record's row number in the file."""
+    """Header and records of a grid-shaped file, with each record's row number in the file.
 
-    def __init__(self, header: list[str], rows: list[list[str]], numbers: list[int],
-                 notices: list[Finding] | None = None):
+    A reader that cleans column by column hands `columns` (one list of text per header name,
+    each as long as `numbers`) instead of `rows`."""
+
+    def __init__(self, header: list[str], rows: list[list[str]] | None, numbers: list[int],
+                 notices: list[Finding] | None = None, columns: list[list[str]] | None = None):
         self.header, self.rows, self.numbers, self.notices = header, rows, numbers, notices or []
+        self.columns = columns
 
 
 def _blank(record: list[str]) -> bool:
@@ -50,10 +56,29 @@ def _without_blank_lines(path: Path, form: FormSpec, rows: list[list[str]], numb
         return rows, numbers, []
     blank = [n for n, flag in zip(numbers, flags) if flag]
     kept = [(r, n) for r, n, flag in zip(rows, numbers, flags) if not flag]
-    notice = read_notice("READ-BLANK-LINES", f"{len(blank)} {what}(s) skipped, not records: row(s) "
-                         f"{row_list(blank)}", path, "nothing to do; if lines were doubled by a line-ending "
-                         "conversion, export the form again", form=form, row=blank[0])
-    return [r for r, _ in kept], [n for _, n in kept], [notice]
+    return [r for r, _ in kept], [n for _, n in kept], [_blank_notice(path, form, blank, what)]
+
+
+def _blank_notice(path: Path, form: FormSpec, blank: list[int], what: str) -> Finding:
+    return read_notice("READ-BLANK-LINES", f"{len(blank)} {what}(s) skipped, not records: row(s) "
+                       f"{row_list(blank)}", path, "nothing to do; if lines were doubled by a line-ending "
+                       "conversion, export the form again", form=form, row=blank[0])
+
+
+def _blank_rows(columns: list[list[str]], rows: int) -> np.ndarray:
+    """Which rows have only blank cells (as _blank says), decided column by column on distinct values."""
+    blank = np.ones(rows, dtype=bool)
+    for column in columns:
+        blank_values = {v for v in set(column) if not v.strip()}
+        if not blank_values:
+            return np.zeros(rows, dtype=bool)       # a column without a blank cell: no row is blank
+        if blank_values == {""}:
+            blank &= np.array(column, dtype=object) == ""
+        else:
+            blank &= np.fromiter((v in blank_values for v in column), dtype=bool, count=rows)
+        if not blank.any():
+            break
+    return blank
 
 
 def _check_header(header: list[str], path: Path, form: FormSpec) -> None:
@@ -85,6 +110,53 @@ def _skip_title_lines(text: str, path: Path, form: FormSpec) -> str:
     return text[ends[skip - 1].end():]
 
 
+def _check_csv_header(header: list[str], path: Path, form: FormSpec) -> None:
+    if len(header) == 1 and form.delimiter == ",":
+        other = next((d for d in _OTHER_DELIMITERS if d in header[0]), None)
+        if other:
+            shown = "tab" if other == "\t" else other
+            raise read_error("READ-DELIMITER", f"the header row is one column {header[0][:80]!r}; the file looks "
+                             f"separated by {shown!r}, not commas", path,
+                             f'declare delimiter: "{shown}" for this form in study.yaml', row=form.header_row,
+                             form=form)
+    _check_header(header, path, form)
+
+
+def _plain_csv(text: str, delimiter: str) -> tuple[list[str], list[np.ndarray]] | None:
+    """Header and body columns of a plain CSV, parsed by pandas' C tokenizer; None when the text is
+    anything but plain, for the careful reader to read (and to word its problems).
+
+    Plain: no quote, NUL, byte-order mark or lone carriage return; no blank line; every line has
+    exactly as many cells as the header and no cell longer than the csv module allows. Each line
+    is then one record, split at each delimiter: what csv.reader gives, without a list per row."""
+    if not text or '"' in text or "\x00" in text or text[0] == "\ufeff":
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines or "" in lines or max(map(len, lines)) > csv.field_size_limit():
+        return None
+    header = lines[0].split(delimiter)
+    if set(map(str.count, lines, itertools.repeat(delimiter))) != {len(header) - 1}:
+        return None
+    if len(lines) == 1:
+        return header, [np.empty(0, dtype=object) for _ in header]
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, skiprows=1, names=range(len(header)),
+                            dtype=object, na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
+                            index_col=False, engine="c")
+    except Exception:  # noqa: BLE001 - anything unusual is the careful reader's to read and to report
+        return None
+    columns = [frame[i].to_numpy(dtype=object) for i in range(len(header))]
+    if frame.shape != (len(lines) - 1, len(header)) or _blank_rows(columns, len(frame)).any():
+        return None             # blank-only rows are skipped and reported by the careful reader
+    return header, columns
+
+
 def read_csv(path: Path, form: FormSpec) -> _Rows:
     data = path.read_bytes()
     if not data.strip():
@@ -102,6 +174,13 @@ def read_csv(path: Path, form: FormSpec) -> _Rows:
     if len(form.delimiter) != 1:
         raise read_error("READ-DELIMITER", f"delimiter {form.delimiter!r} is not one character", path,
                          'declare delimiter: ";" (or tab, pipe, comma) for this form in study.yaml', form=form)
+    fast = _plain_csv(text, form.delimiter)
+    if fast is not None:
+        header, columns = fast
+        _check_csv_header(header, path, form)
+        first = form.header_row + 1
+        return _Rows(header, None, list(range(first, first + (len(columns[0]) if columns else 0))), notices,
+                     columns=columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=form.delimiter)
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -119,15 +198,7 @@ def read_csv(path: Path, form: FormSpec) -> _Rows:
         raise read_error("READ-EMPTY", "the file has no header row", path,
                          "export the form again; an empty form needs a header row", form=form)
     header = rows[0]
-    if len(header) == 1 and form.delimiter == ",":
-        other = next((d for d in _OTHER_DELIMITERS if d in header[0]), None)
-        if other:
-            shown = "tab" if other == "\t" else other
-            raise read_error("READ-DELIMITER", f"the header row is one column {header[0][:80]!r}; the file looks "
-                             f"separated by {shown!r}, not commas", path,
-                             f'declare delimiter: "{shown}" for this form in study.yaml', row=form.header_row,
-                             form=form)
-    _check_header(header, path, form)
+    _check_csv_header(header, path, form)
     body, body_numbers, blank_notices = _without_blank_lines(path, form, rows[1:], numbers[1:])
     for r, n in zip(body, body_numbers):
         if len(r) > len(header) and any(x.strip() for x in r[len(header):]):
@@ -138,7 +209,8 @@ def read_csv(path: Path, form: FormSpec) -> _Rows:
 
 
 def read_xlsx(path: Path, form: FormSpec) -> _Rows:
-    """XLSX via calamine (Rust reader, an order of magnitude faster than openpyxl on large lab exports)."""
+    """XLSX via calamine (Rust reader, an order of magnitude faster than openpyxl on large lab exports);
+    cells are turned into text column by column, and the body goes to the frame as columns."""
     from python_calamine import CalamineWorkbook
 
     if path.stat().st_size == 0:
@@ -152,27 +224,38 @@ def read_xlsx(path: Path, form: FormSpec) -> _Rows:
             raise read_error("READ-XLSX", f"sheet {form.sheet!r} not found (sheets: {', '.join(book.sheet_names)})",
                              path, "fix `sheet:` for this form in study.yaml", form=form)
         sheet = book.get_sheet_by_name(form.sheet) if form.sheet else book.get_sheet_by_index(0)
-        rows = [[cell_text(v) for v in r] for r in sheet.to_python(skip_empty_area=False)]
+        cells = sheet.to_python(skip_empty_area=False)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - calamine reports damage with its own exception types
         raise read_error("READ-XLSX", f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", path,
                          "the file is truncated or not an Excel workbook; export it again", form=form) from None
-    while rows and _blank(rows[-1]):       # formatted but empty rows Excel keeps below the data
-        rows.pop()
-    rows = rows[form.header_row - 1:]
-    if not rows:
+    end = len(cells)
+    while end and _blank(column_text(cells[end - 1])):     # formatted but empty rows Excel keeps below the data
+        end -= 1
+    start = form.header_row - 1
+    if start >= end:
         raise read_error("READ-EMPTY", "the sheet is empty" if form.header_row == 1 else
                          f"the sheet has no row {form.header_row} (header_row)", path,
                          "export the form again with its header row", form=form)
-    header = rows[0]
+    header = column_text(cells[start])
     while header and not str(header[-1]).strip():
         header = header[:-1]
     _check_header(header, path, form)
-    numbers = list(range(form.header_row + 1, form.header_row + len(rows)))
-    body, body_numbers, notices = _without_blank_lines(path, form, [r[:len(header)] for r in rows[1:]], numbers,
-                                                       "blank row")
-    return _Rows(header, body, body_numbers, notices)
+    body = cells[start + 1:end]
+    width = len(header)
+    if any(len(r) < width for r in body):        # a short row: its missing cells are empty
+        body = [r if len(r) >= width else list(r) + [None] * (width - len(r)) for r in body]
+    columns = [column_text(c) for c in itertools.islice(zip(*body), width)] if body else [[] for _ in header]
+    numbers = list(range(form.header_row + 1, form.header_row + 1 + len(body)))
+    blank = _blank_rows(columns, len(body))
+    notices = []
+    if blank.any():
+        keep = ~blank
+        notices.append(_blank_notice(path, form, [n for n, b in zip(numbers, blank.tolist()) if b], "blank row"))
+        columns = [list(itertools.compress(c, keep.tolist())) for c in columns]
+        numbers = list(itertools.compress(numbers, keep.tolist()))
+    return _Rows(header, None, numbers, notices, columns=columns)
 
 
 def _read_sas(path: Path, form: FormSpec, raw_dir: Path) -> _Rows:
@@ -221,8 +304,13 @@ def _renamed_header(header: list[str], path: Path, form: FormSpec) -> list[str]:
 def _table(form: FormSpec, path: Path, rows: _Rows) -> RawTable:
     header = _renamed_header(rows.header, path, form)
     width = len(header)
-    padded = [r if len(r) == width else (list(r) + [""] * width)[:width] for r in rows.rows]
-    frame = pd.DataFrame(padded, columns=header, dtype=object) if padded else pd.DataFrame(columns=header, dtype=object)
+    if rows.columns is not None:
+        frame = pd.DataFrame(dict(zip(header, rows.columns)), columns=header, dtype=object) if rows.numbers else \
+            pd.DataFrame(columns=header, dtype=object)
+    else:
+        padded = [r if len(r) == width else (list(r) + [""] * width)[:width] for r in rows.rows]
+        frame = pd.DataFrame(padded, columns=header, dtype=object) if padded else \
+            pd.DataFrame(columns=header, dtype=object)
     frame[SOURCE_FILE] = path.name
     frame[SOURCE_ROW] = rows.numbers
     return RawTable(form.name, path, frame.reset_index(drop=True), rows.notices)

@@ -504,9 +504,7 @@ def _recoded_codelists(ds: DatasetSpec, name: str, call: AlgorithmCall, own: str
 
 def _terms_named(cl, raw: str) -> list:
     """Terms whose submission value or a synonym is `raw` (case and blanks ignored)."""
-    from cdisc_dpn.terminology.ct import normalise
-    key = normalise(raw)
-    return [t for t in cl.terms if normalise(t.value) == key or any(normalise(x) == key for x in t.synonyms)]
+    return cl.terms_named(raw)
 
 
 def _recode_findings(terminology, codes: list[str], mapping: Mapping, what: str, where: SpecLocation,

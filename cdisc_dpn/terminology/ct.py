@@ -50,12 +50,25 @@ class Codelist:
     sponsor: bool = False           # wholly sponsor-defined
     data_type: str = "text"
     _index: dict[str, str] | None = field(default=None, repr=False)
+    _named: tuple[int, dict[str, list[Term]]] | None = field(default=None, repr=False, compare=False)
 
     def values(self) -> list[str]:
         return [t.value for t in self.terms]
 
     def term(self, value: str) -> Term | None:
         return next((t for t in self.terms if t.value == value), None)
+
+    def terms_named(self, raw: str) -> list[Term]:
+        """Terms whose submission value or a synonym is `raw` (case and blanks ignored), in list order.
+
+        The index is built once per list of terms (rebuilt when terms were added since)."""
+        if self._named is None or self._named[0] != len(self.terms):
+            named: dict[str, list[Term]] = {}
+            for t in self.terms:
+                for key in dict.fromkeys(normalise(x) for x in (t.value, *t.synonyms)):
+                    named.setdefault(key, []).append(t)
+            self._named = (len(self.terms), named)
+        return list(self._named[1].get(normalise(raw), ()))
 
     def lookup(self, collected: str) -> str | None:
         """Submission value for a collected value via value, synonyms or preferred term."""
@@ -116,13 +129,20 @@ class Terminology:
                 base = codelists[sc.extends]
                 known = set(base.values())
                 base.terms.extend(t for t in terms if t.value not in known)
-                base._index = None
+                base._index = base._named = None
             else:
                 codelists[sc.id] = Codelist(sc.id, sc.name, sc.id, extensible=False, terms=terms, sponsor=True,
                                             data_type=sc.data_type)
         result = Terminology(codelists, self.version)
         result.collected_values = {k: dict(v) for k, v in study.collected_values.items()}
         return result
+
+
+def _synonyms(text: str) -> tuple[str, ...]:
+    if ";" not in text:                     # most terms have none or one
+        text = text.strip()
+        return (text,) if text else ()
+    return tuple(s.strip() for s in text.split(";") if s.strip())
 
 
 def _parse_ct(text: str) -> dict[str, Codelist]:
@@ -133,17 +153,15 @@ def _parse_ct(text: str) -> dict[str, Codelist]:
     for row in reader:
         if len(row) < 8:
             continue
-        code, parent, extensible, name, value, synonyms, _definition, preferred = row[:8]
-        if not parent:
-            codelists[code] = Codelist(code, name, value, extensible.strip().lower() == "yes")
+        if not row[1]:             # code, parent, extensible, name, value, synonyms, definition, preferred
+            codelists[row[0]] = Codelist(row[0], row[3], row[4], row[2].strip().lower() == "yes")
         else:
             pending.append(row)
-    for code, parent, _e, _n, value, synonyms, _d, preferred in (r[:8] for r in pending):
-        cl = codelists.get(parent)
+    for row in pending:
+        cl = codelists.get(row[1])
         if cl is None:
             continue
-        syns = tuple(s.strip() for s in synonyms.split(";") if s.strip())
-        cl.terms.append(Term(value, code, preferred or None, syns))
+        cl.terms.append(Term(row[4], row[0], row[7] or None, _synonyms(row[5]) if row[5] else ()))
     return codelists
 
 

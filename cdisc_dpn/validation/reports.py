@@ -6,6 +6,7 @@ fixed zip entry times. Each file is written to a temporary name and moved into p
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cdisc_dpn.atomic import write_atomic
-from cdisc_dpn.errors import Finding
+from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.validation.runner import ValidationResult, sort_key
 from cdisc_dpn.xlsx import formula_safe, new_workbook, workbook_bytes
 
@@ -94,6 +95,20 @@ def _causes(findings: list[Finding]) -> list[dict[str, Any]]:
             for f in roots]
 
 
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+_SEVERITY_TEXT = {s: s.value for s in Severity}
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    """f.as_dict() without dataclasses.asdict's deep copy (the report only reads the values)."""
+    data = {}
+    for name in _FINDING_FIELDS:
+        value = _SEVERITY_TEXT[f.severity] if name == "severity" else getattr(f, name)
+        if value not in (None, {}, ""):
+            data[name] = value
+    return data
+
+
 def report_data(result: ValidationResult, run_id: str, ledger: list[dict] | None = None) -> dict[str, Any]:
     findings = sorted(result.findings, key=sort_key)
     data = {
@@ -112,7 +127,7 @@ def report_data(result: ValidationResult, run_id: str, ledger: list[dict] | None
         "causes": _causes(findings),
         "datasets": _datasets(result),
         "rules": _rules(result),
-        "findings": [f.as_dict() for f in findings],
+        "findings": [_finding_dict(f) for f in findings],
     }
     if ledger is not None:
         data["ledger"] = ledger
@@ -121,9 +136,11 @@ def report_data(result: ValidationResult, run_id: str, ledger: list[dict] | None
     return data
 
 
-def report_json(result: ValidationResult, run_id: str, ledger: list[dict] | None = None) -> bytes:
-    return (json.dumps(report_data(result, run_id, ledger), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            ).encode("utf-8")
+def report_json(result: ValidationResult, run_id: str, ledger: list[dict] | None = None, *,
+                data: dict[str, Any] | None = None) -> bytes:
+    """`data`: report_data(result, run_id, ledger) when the caller already has it."""
+    data = report_data(result, run_id, ledger) if data is None else data
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 # --------------------------------------------------------------------------- HTML
@@ -217,8 +234,10 @@ def _html_ledger(ledger: list[dict] | None) -> list[str]:
     return out
 
 
-def report_html(result: ValidationResult, run_id: str, ledger: list[dict] | None = None) -> bytes:
-    data = report_data(result, run_id, ledger)
+def report_html(result: ValidationResult, run_id: str, ledger: list[dict] | None = None, *,
+                data: dict[str, Any] | None = None) -> bytes:
+    """`data`: report_data(result, run_id, ledger) when the caller already has it."""
+    data = report_data(result, run_id, ledger) if data is None else data
     s = data["summary"]
     findings = sorted(result.findings, key=sort_key)
     by_rule: dict[str, list[Finding]] = {}
@@ -368,8 +387,9 @@ def write_reports(result: ValidationResult, out_dir: Path, *, run_id: str,
 
     `ledger`: per raw form, rows mapped and excluded with reasons (a run's ledger page)."""
     out_dir = Path(out_dir)
-    outputs = {"json": (out_dir / "report.json", report_json(result, run_id, ledger)),
-               "html": (out_dir / "report.html", report_html(result, run_id, ledger)),
+    data = report_data(result, run_id, ledger)          # built once for the JSON and the HTML
+    outputs = {"json": (out_dir / "report.json", report_json(result, run_id, ledger, data=data)),
+               "html": (out_dir / "report.html", report_html(result, run_id, ledger, data=data)),
                "xlsx": (out_dir / "report.xlsx", report_xlsx(result, run_id, ledger))}
     for path, data in outputs.values():
         _atomic_write(path, data)

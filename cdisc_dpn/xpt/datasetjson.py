@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from cdisc_dpn.errors import Finding, OutputError, Severity
 from cdisc_dpn.spec.oids import item_group_oid, item_oid
 from cdisc_dpn.xpt.checks import byte_lengths, char_values
 from cdisc_dpn.xpt.metadata import XptDataset, XptVariable
-from cdisc_dpn.xpt.writer import _atomic_write
+from cdisc_dpn.xpt.writer import CodedText, _atomic_write
 
 DATASET_JSON_VERSION = "1.1.0"
 SCHEMA_FILE = "dataset-json-1-1.schema.json"
@@ -153,20 +153,42 @@ def _column_values(frame: pd.DataFrame, meta: XptDataset, var: XptVariable) -> l
     return [None if math.isnan(v) else v for v in floats]
 
 
-def _column_json(frame: pd.DataFrame, meta: XptDataset, var: XptVariable) -> list[str]:
-    """The JSON text of every value of a column, encoded once per distinct value (exact codes:
-    same type, same bits) and spread back to the rows."""
-    codes = value_codes(frame[var.name])
-    first = first_rows(codes)
+def _column_json(frame: pd.DataFrame, meta: XptDataset, var: XptVariable,
+                 coded: CodedText | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The JSON text of each distinct value of a column (exact codes: same type, same bits) and
+    the code of every row (None when every row is distinct and the texts are already per row)."""
+    if coded is not None:
+        codes, first = coded.codes, coded.first
+    else:
+        codes = value_codes(frame[var.name])
+        first = first_rows(codes)
     if len(first) == len(frame):
-        return [_dumps(v) for v in _column_values(frame, meta, var)]
+        return _texts(_column_values(frame, meta, var)), None
     try:
         values = _column_values(frame[[var.name]].iloc[first], meta, var)
     except OutputError:
         _column_values(frame, meta, var)         # the same refusal, with the rows of the whole column
         raise
-    texts = np.array([_dumps(v) for v in values], dtype=object)
-    return texts[codes].tolist()
+    return _texts(values), codes
+
+
+def _row_cells(columns: list[tuple[np.ndarray, np.ndarray | None]], row_end: str) -> list[np.ndarray]:
+    """Every column's per-row texts with the row's punctuation added to the distinct texts: "[" before
+    the first cell, "," after each cell but the last, "]" + `row_end` after the last; the rows
+    are then the cells joined in row-major order."""
+    last = len(columns) - 1
+    cells = []
+    for j, (texts, codes) in enumerate(columns):
+        decorated = np.array([("[" if j == 0 else "") + t + ("]" + row_end if j == last else ",") for t in texts],
+                             dtype=object) if len(texts) else texts
+        cells.append(decorated if codes is None else decorated.take(codes))
+    return cells
+
+
+def _texts(values: list[Any]) -> np.ndarray:
+    texts = np.empty(len(values), dtype=object)
+    texts[:] = [_encode_string(v) if type(v) is str else _dumps(v) for v in values]
+    return texts
 
 
 def _lengths(frame: pd.DataFrame, meta: XptDataset) -> dict[str, int]:
@@ -215,8 +237,26 @@ def dataset_json_metadata(frame: pd.DataFrame, meta: XptDataset, *, study_oid: s
     return doc
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+#: what _ENCODER.encode does with a str (the C escaper of the json module), without the dispatch
+_encode_string = json.encoder.encode_basestring
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")), one encoder reused."""
+    return _ENCODER.encode(value)
+
+
+def _rows_text(cells: list[np.ndarray], start: int, stop: int, row_end: str) -> str:
+    """Rows start..stop as JSON arrays, each followed by `row_end` (cells from _row_cells): one
+    join of the cells in row-major order, no Python loop per row."""
+    rows = stop - start
+    if not cells:
+        return ("[]" + row_end) * rows
+    grid = np.empty((rows, len(cells)), dtype=object)
+    for j, texts in enumerate(cells):
+        grid[:, j] = texts[start:stop]
+    return "".join(grid.ravel().tolist())
 
 
 def write_dataset_json(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset, *,
@@ -224,12 +264,14 @@ def write_dataset_json(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDa
                        source_system: tuple[str, str] | None = ("cdisc-dpn", __version__),
                        ndjson: bool = False, file_oid: str | None = None, originator: str | None = None,
                        db_last_modified: str | None = None, metadata_ref: str | None = None,
-                       lengths: dict[str, int] | None = None) -> DatasetJsonWriteResult:
+                       lengths: dict[str, int] | None = None,
+                       coded: Mapping[str, CodedText] | None = None) -> DatasetJsonWriteResult:
     """Write `frame` as Dataset-JSON 1.1 (`ndjson=True`: metadata line, then one array per row).
 
     `created` is the ISO 8601 datasetJSONCreationDateTime chosen by the caller (no clock here).
     `lengths` (e.g. XptWriteResult.lengths) makes the column lengths match the XPT; by default they
-    are computed the same way (declared, else longest value in bytes).
+    are computed the same way (declared, else longest value in bytes). `coded`: the XPT writer's
+    coded_columns of the same frame (each distinct value found once for both files).
     """
     missing = [v.name for v in meta.variables if v.name not in frame.columns]
     if missing:
@@ -238,30 +280,24 @@ def write_dataset_json(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDa
                                 created=created, source_system=source_system, file_oid=file_oid,
                                 originator=originator, db_last_modified=db_last_modified,
                                 metadata_ref=metadata_ref, lengths=lengths)
-    columns = [_column_json(frame, meta, var) for var in meta.variables]
+    coded = coded or {}
+    columns = [_column_json(frame, meta, var, coded.get(var.name)) for var in meta.variables]
     rows = len(frame)
 
-    def chunks() -> Iterator[list[str]]:
-        """Each row's JSON array text: the JSON of a list is its items' JSON joined by commas."""
-        for start in range(0, rows, _ROWS_PER_CHUNK):
-            stop = min(rows, start + _ROWS_PER_CHUNK)
-            yield ["[" + ",".join(row) + "]" for row in zip(*(c[start:stop] for c in columns))] if columns else \
-                ["[]"] * (stop - start)
+    cells = _row_cells(columns, "\n" if ndjson else ",")
+    del columns
 
     def pieces() -> Iterator[bytes]:
         if ndjson:
             yield (_dumps(doc) + "\n").encode("utf-8")
-            for chunk in chunks():
-                yield "".join(row + "\n" for row in chunk).encode("utf-8")
+            for start in range(0, rows, _ROWS_PER_CHUNK):
+                yield _rows_text(cells, start, min(rows, start + _ROWS_PER_CHUNK), "\n").encode("utf-8")
             return
         head = _dumps(doc)
         yield (head[:-1] + ',"rows":[').encode("utf-8")
-        first = True
-        for chunk in chunks():
-            text = ",".join(chunk)
-            if text:
-                yield (text if first else "," + text).encode("utf-8")
-                first = False
+        for start in range(0, rows, _ROWS_PER_CHUNK):
+            text = _rows_text(cells, start, min(rows, start + _ROWS_PER_CHUNK), ",")
+            yield (text[:-1] if start + _ROWS_PER_CHUNK >= rows else text).encode("utf-8")
         yield b"]}\n"
 
     path = Path(path)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.atomic import write_atomic
+from cdisc_dpn.distinct import first_rows, value_codes
 from cdisc_dpn.errors import Finding, OutputError, Severity
 from cdisc_dpn.xpt.checks import byte_lengths, char_values, check_dataset
 from cdisc_dpn.xpt.metadata import NUM_LENGTH, XptDataset, is_valid_name
@@ -51,6 +52,27 @@ class XptWriteResult:
     rows: int
     bytes: int
     lengths: Mapping[str, int] = field(hash=False)   # final length per variable, in output order
+
+
+@dataclass(frozen=True)
+class CodedText:
+    """A character column as the code of each row (value_codes: exact, NaN apart from "") and, per
+    code, its first row and its text (missing as ""): encoded once per distinct value, and shared
+    by the XPT and Dataset-JSON writers of the same frame."""
+    codes: np.ndarray
+    first: np.ndarray
+    values: np.ndarray
+
+
+def coded_text(series: pd.Series) -> CodedText:
+    codes = value_codes(series)
+    first = first_rows(codes)
+    return CodedText(codes, first, char_values(series.iloc[first]))
+
+
+def coded_columns(frame: pd.DataFrame, meta: XptDataset) -> dict[str, CodedText]:
+    """CodedText of every character variable of `meta` that `frame` has."""
+    return {v.name: coded_text(frame[v.name]) for v in meta.variables if v.is_char and v.name in frame.columns}
 
 
 @dataclass(frozen=True)
@@ -207,12 +229,14 @@ def _header_bytes(meta: XptDataset, layout: _Layout, created: datetime) -> bytes
 # observations
 
 
-def _column_arrays(frame: pd.DataFrame, meta: XptDataset) -> list[np.ndarray]:
-    """One array per variable: object array of str ("" for missing) or float64 (NaN for missing)."""
-    arrays = []
+def _column_arrays(frame: pd.DataFrame, meta: XptDataset,
+                   coded: Mapping[str, CodedText] | None = None) -> list[np.ndarray | CodedText]:
+    """One entry per variable: CodedText (Char) or float64 array (Num, NaN for missing)."""
+    arrays: list[np.ndarray | CodedText] = []
     for var in meta.variables:
         if var.is_char:
-            arrays.append(char_values(frame[var.name]))
+            known = coded.get(var.name) if coded is not None else None
+            arrays.append(known if known is not None else coded_text(frame[var.name]))
         else:
             arrays.append(frame[var.name].to_numpy(dtype=np.float64, na_value=np.nan))
     return arrays
@@ -226,7 +250,7 @@ def _layout(meta: XptDataset, arrays: list[np.ndarray], lengths: Mapping[str, in
         if not char:
             size = NUM_LENGTH
         else:
-            longest = int(byte_lengths(values).max()) if len(values) else 0
+            longest = int(byte_lengths(values.values).max()) if len(values.codes) else 0
             if lengths is not None and var.name in lengths:
                 size = int(lengths[var.name])
             elif var.length is not None:
@@ -258,18 +282,21 @@ def _encode_text(values: np.ndarray, length: int, name: str) -> np.ndarray:
     return block
 
 
-def _observations(arrays: list[np.ndarray], layout: _Layout, start: int, stop: int,
+def _observations(arrays: list[np.ndarray | CodedText], layout: _Layout, start: int, stop: int,
                   chunk_rows: int) -> Iterator[memoryview]:
-    """Packed observation bytes for rows start..stop, one reused buffer per chunk (cache friendly)."""
+    """Packed observation bytes for rows start..stop, one reused buffer per chunk (cache friendly);
+    a character column's distinct values are encoded once and their bytes copied to the rows."""
     buffer = np.empty((min(chunk_rows, max(stop - start, 1)), layout.obs_length), dtype=np.uint8)
+    encoded = [_encode_text(values.values, length, name) if char else None
+               for values, name, char, length in zip(arrays, layout.names, layout.is_char, layout.lengths)]
     for a in range(start, stop, chunk_rows):
         b = min(stop, a + chunk_rows)
         rows = b - a
         block = buffer[:rows]
-        for values, name, char, length, offset in zip(
-                arrays, layout.names, layout.is_char, layout.lengths, layout.offsets):
+        for values, text, name, char, length, offset in zip(
+                arrays, encoded, layout.names, layout.is_char, layout.lengths, layout.offsets):
             if char:
-                block[:, offset:offset + length] = _encode_text(values[a:b], length, name)
+                block[:, offset:offset + length] = text[values.codes[a:b]]
             else:
                 block[:, offset:offset + 8] = ieee_to_ibm(values[a:b]).view(np.uint8).reshape(rows, 8)
         yield memoryview(block).cast("B")
@@ -279,7 +306,7 @@ def _atomic_write(path: Path, pieces: Iterator[bytes | memoryview]) -> int:
     return write_atomic(path, pieces)
 
 
-def _write(path: Path, meta: XptDataset, arrays: list[np.ndarray], layout: _Layout, created: datetime,
+def _write(path: Path, meta: XptDataset, arrays: list[np.ndarray | CodedText], layout: _Layout, created: datetime,
            start: int, stop: int, chunk_rows: int) -> XptWriteResult:
     header = _header_bytes(meta, layout, created)
     data_bytes = (stop - start) * layout.obs_length
@@ -306,14 +333,15 @@ def _prepare(frame: pd.DataFrame, meta: XptDataset, check: bool) -> None:
 
 def write_xpt(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset, *,
               created: datetime = DEFAULT_CREATED, check: bool = True,
-              chunk_rows: int = _CHUNK_ROWS) -> XptWriteResult:
+              chunk_rows: int = _CHUNK_ROWS, coded: Mapping[str, CodedText] | None = None) -> XptWriteResult:
     """Write `frame` as a SAS XPORT v5 file with the variables (order, labels, lengths) of `meta`.
 
     With check=True (default) check_dataset runs first and any ERROR finding raises OutputError
     carrying all findings; nothing is written then. The file appears atomically.
+    `coded`: coded_columns(frame, meta) when the caller has them (shared with the Dataset-JSON writer).
     """
     _prepare(frame, meta, check)
-    arrays = _column_arrays(frame, meta)
+    arrays = _column_arrays(frame, meta, coded)
     layout = _layout(meta, arrays)
     return _write(Path(path), meta, arrays, layout, created, 0, len(frame), chunk_rows)
 
@@ -333,7 +361,7 @@ def _size(meta: XptDataset, layout: _Layout, rows: int) -> int:
 def split_dataset(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset,
                   max_bytes: int = DEFAULT_MAX_BYTES, split_dir: str | os.PathLike | None = None, *,
                   created: datetime = DEFAULT_CREATED, check: bool = True,
-                  chunk_rows: int = _CHUNK_ROWS) -> list[Path]:
+                  chunk_rows: int = _CHUNK_ROWS, coded: Mapping[str, CodedText] | None = None) -> list[Path]:
     """Write the full dataset to `path`; when it exceeds `max_bytes`, also write numbered parts.
 
     Parts go to `split_dir` (default: <folder of path>/split) as <name>1.xpt, <name>2.xpt, ...; each is
@@ -343,7 +371,7 @@ def split_dataset(path: str | os.PathLike, frame: pd.DataFrame, meta: XptDataset
     """
     _prepare(frame, meta, check)
     path = Path(path)
-    arrays = _column_arrays(frame, meta)
+    arrays = _column_arrays(frame, meta, coded)
     layout = _layout(meta, arrays)
     _write(path, meta, arrays, layout, created, 0, len(frame), chunk_rows)
     total = _size(meta, layout, len(frame))
