@@ -17,7 +17,8 @@ from cdisc_dpn.validation.open_rules.operations import OPERATIONS
 from cdisc_dpn.validation.open_rules.operators import OPERATORS
 from cdisc_dpn.validation.open_rules.rulebook import OpenRule
 from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, map_distinct, text_of
+from cdisc_dpn.validation.open_rules.view import (Absent, Columns, RuleNotApplicable, View, map_distinct, share,
+                                                  text_of)
 
 RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check",
               "Value Check with Variable Metadata", "Value Check with Dataset Metadata")
@@ -115,9 +116,23 @@ def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
 
 
 def _merge(view: View, rule: OpenRule) -> View:
-    """The view joined with the rule's Match Datasets; many rules share a join (DM on USUBJID), so
-    the result is kept per study for the (dataset, Match Datasets) pair."""
+    """The view joined with the rule's Match Datasets. Many rules share a join (DM on USUBJID): plain
+    keyed joins are kept per (dataset, Match Datasets) as row positions, each rule taking only the
+    columns it names; other joins are kept per study with the columns they carry."""
     needed = _referenced_columns(rule, view)
+    if needed is not None:
+        key = ("keyed join", view.ds.name, repr(rule.match_datasets), "**" in str(rule.check))
+        plan = view.study.merged.get(key)
+        if plan is None:
+            try:
+                plan = _KeyedJoin.of(view, rule)
+            except (Absent, RuleNotApplicable) as exc:
+                plan = exc
+            view.study.merged[key] = plan
+        if isinstance(plan, Exception):
+            raise plan
+        if plan is not _NOT_KEYED:
+            return View(view.ds, plan.frame(needed), plan.rows, view.study, view.values, view.wildcard, plan)
     key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check), needed)
     cached = view.study.merged.get(key)
     if cached is None:
@@ -125,14 +140,115 @@ def _merge(view: View, rule: OpenRule) -> View:
             view = View(view.ds, view.frame[[c for c in view.frame.columns if c in needed]], view.rows,
                         view.study, view.values, view.wildcard)
         try:
-            cached = _join(view, rule, needed)
+            frame, rows, wildcard = _join(view, rule, needed)
+            cached = (frame, rows, wildcard, Columns(frame))
         except (Absent, RuleNotApplicable) as exc:
             cached = exc
         view.study.merged[key] = cached
     if isinstance(cached, Exception):
         raise cached
-    frame, rows, wildcard = cached
-    return View(view.ds, frame, rows, view.study, view.values, wildcard)
+    frame, rows, wildcard, columns = cached
+    return View(view.ds, frame, rows, view.study, view.values, wildcard, columns)
+
+
+_NOT_KEYED = object()
+
+
+class _KeyedJoin(Columns):
+    """Plain keyed Match Datasets (inner or left joins) as row positions into each joined frame; the
+    joined frame of a rule is taken from them, only the columns it names, each column taken once.
+    Same rows, order, columns and values as merging the frames (`_join`)."""
+
+    def __init__(self, sources: list[pd.DataFrame], positions: list[np.ndarray],
+                 columns: list[tuple[str, int, str, str]]):
+        self.sources = sources              # the view's frame, converted key columns, each Match Dataset
+        self.positions = positions          # per source: its row for each joined row (-1: none)
+        self.order = columns                # (joined name, source, source column, name that `needed` filters)
+        self.where = {c[0]: c for c in columns}
+        self._series = {}
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.positions[0]
+
+    def get(self, name: str) -> pd.Series:
+        s = self._series.get(name)
+        if s is None:
+            _, src, col, _ = self.where[name]
+            source = self.sources[src][col]
+            values = source.array if isinstance(source.dtype, pd.api.extensions.ExtensionDtype) else \
+                source.to_numpy()
+            pos = self.positions[src]
+            taken = pd.api.extensions.take(values, pos, allow_fill=bool((pos < 0).any()))
+            s = self._series[name] = share(pd.Series(taken, name=name, dtype=taken.dtype, copy=False))
+        return s
+
+    def frame(self, needed: frozenset[str]) -> pd.DataFrame:
+        names = [c[0] for c in self.order if c[3] in needed]
+        return pd.DataFrame({n: self.get(n) for n in names}, columns=names, copy=False) if names else \
+            pd.DataFrame(index=pd.RangeIndex(len(self.rows)))
+
+    @classmethod
+    def of(cls, view: View, rule: OpenRule) -> "_KeyedJoin | object":
+        if any(m.get("Child") or not m.get("Keys") or (m.get("Join Type") or "inner") not in ("inner", "left")
+               for m in rule.match_datasets):
+            return _NOT_KEYED
+        sources = [view.frame]
+        positions = [np.asarray(view.rows)]
+        columns = [(c, 0, c, c) for c in view.frame.columns]
+        n = len(view.frame)
+        for m in rule.match_datasets:
+            name = str(m["Name"]).upper()
+            other = _match_frame(view.study, name)
+            left_keys, right_keys = [], []
+            for k in m.get("Keys") or []:
+                if isinstance(k, dict):
+                    left_keys.append(view.resolve(k["Left"]))
+                    right_keys.append(k["Right"])
+                else:
+                    left_keys.append(view.resolve(k))
+                    right_keys.append(k)
+            where = {c[0]: c for c in columns}
+            for k in left_keys:
+                if k not in where:
+                    raise Absent(k)
+            for k in right_keys:
+                if k not in other.columns:
+                    raise RuleNotApplicable(f"Match Datasets: {name} has no {k}")
+            renamed = {c: (f"__key_{c}" if c in right_keys else f"{name}.{c}") for c in other.columns}
+            added = [renamed[c] for c in other.columns if c not in right_keys] + \
+                [c for c in other.columns if c not in right_keys and c not in where]
+            if len(set(added)) != len(added) or set(added) & set(where) or len(set(right_keys)) != len(right_keys):
+                return _NOT_KEYED                 # names the merge would suffix: the general join
+            plan = cls(sources, positions, columns)
+            left = pd.DataFrame({f"__l{i}": plan.get(k) for i, k in enumerate(left_keys)} | {"__lp": np.arange(n)})
+            right = pd.DataFrame({f"__r{i}": other[k] for i, k in enumerate(right_keys)} |
+                                 {"__rp": np.arange(len(other))})
+            converted = {}
+            for i, lk in enumerate(left_keys):
+                a, b = left[f"__l{i}"], right[f"__r{i}"]
+                if pd.api.types.is_numeric_dtype(a.dtype) != pd.api.types.is_numeric_dtype(b.dtype):
+                    left[f"__l{i}"] = converted[lk] = map_distinct(a, text_of)
+                    right[f"__r{i}"] = map_distinct(b, text_of)
+            with warnings.catch_warnings():          # int/float key columns: values compare numerically
+                warnings.simplefilter("ignore", UserWarning)
+                joined = left.merge(right, how=m.get("Join Type") or "inner",
+                                    left_on=[f"__l{i}" for i in range(len(left_keys))],
+                                    right_on=[f"__r{i}" for i in range(len(right_keys))])
+            lp = joined["__lp"].to_numpy()
+            rp = joined["__rp"].to_numpy(dtype=float, na_value=np.nan)
+            positions = [pos[lp] for pos in positions]
+            for lk, values in converted.items():       # the merged frame holds the converted key
+                sources.append(pd.DataFrame({lk: values}))
+                positions.append(lp)
+                columns = [(c, len(sources) - 1, lk, c) if c == lk else (c, src, col, f) for c, src, col, f in columns]
+            sources.append(other)
+            positions.append(np.where(np.isnan(rp), -1, np.nan_to_num(rp, nan=-1)).astype(np.intp))
+            src = len(sources) - 1
+            columns = columns + [(renamed[c], src, c, c) for c in other.columns if c not in right_keys] + \
+                [(c, src, c, c) for c in other.columns if c not in right_keys and c not in where]
+            n = len(joined)
+        return cls(sources, positions, columns)
 
 
 def _referenced_columns(rule: OpenRule, view: View) -> frozenset[str] | None:
@@ -386,6 +502,14 @@ def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
     return View(ds, frame, np.arange(len(frame)), study)
 
 
+def _base_view(ds: StudyDataset, study: StudyData) -> View:
+    """The dataset's own records; its columns are shared by every rule run on it."""
+    key = ("columns", ds.name)
+    if key not in study.merged:
+        study.merged[key] = Columns(ds.frame)
+    return View(ds, ds.frame, np.arange(len(ds.frame)), study, columns=study.merged[key])
+
+
 def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
     out = []
     for name in rule.output_variables:
@@ -402,8 +526,8 @@ def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hi
     """Value checks with metadata: the check sees one (record, variable) pair per row, evaluated one
     variable at a time (columns in, mask out), so no long table of every value is built."""
     n = len(ds.frame)
-    values: dict[str, Any] = {}
-    base = View(ds, ds.frame, np.arange(n), study, values)
+    base = _base_view(ds, study)
+    values = base.values
     for op in rule.operations:
         result = OPERATIONS[op["operator"]](base, op)
         values[op["id"]] = list(result) if isinstance(result, pd.Series) else result
@@ -446,7 +570,7 @@ def run_rule_on(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]
     if rule.rule_type in ("Dataset Metadata Check", "Variable Metadata Check"):
         view = _metadata_view(rule, ds, study)
     else:
-        view = View(ds, ds.frame, np.arange(len(ds.frame)), study)
+        view = _base_view(ds, study)
         if rule.match_datasets:
             view = _merge(view, rule)
     for op in rule.operations:
@@ -475,38 +599,59 @@ def run_rule(rule: OpenRule, study: StudyData) -> RuleRun:
     if rule.unsupported:
         return RuleRun(rule, "unsupported", rule.unsupported)
     if rule.rule_type == "Domain Presence Check":
-        ds = StudyDataset("STUDY", pd.DataFrame({"__": [0]}))
-        try:
-            mask = evaluate(rule.check, View(ds, ds.frame, np.array([-1]), study))
-        except Absent as exc:
-            return RuleRun(rule, "ran", skipped={"STUDY": f"{exc.name} not present"})
-        run = RuleRun(rule, "ran", datasets=["STUDY"])
-        if mask.any():
-            run.hits.append(Hit(rule.id, "STUDY", None, ()))
-        return run
+        return _presence_run(rule, study)
     run = RuleRun(rule, "ran")
     for name in sorted(study.datasets):
-        ds = study.datasets[name]
-        if not in_scope(rule, ds):
-            continue
-        try:
-            hits = run_rule_on(rule, ds, study)
-        except Absent as exc:
-            run.skipped[name] = f"variable {exc.name} not in the dataset"
-            continue
-        except RuleNotApplicable as exc:
-            run.skipped[name] = str(exc)
-            continue
-        except Exception as exc:        # an engine defect must surface as a reported error, not a traceback
-            run.errors[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        run.datasets.append(name)
-        run.hits.extend(hits)
+        _run_on(run, study.datasets[name], study)
     return run
 
 
+def _presence_run(rule: OpenRule, study: StudyData) -> RuleRun:
+    ds = StudyDataset("STUDY", pd.DataFrame({"__": [0]}))
+    try:
+        mask = evaluate(rule.check, View(ds, ds.frame, np.array([-1]), study))
+    except Absent as exc:
+        return RuleRun(rule, "ran", skipped={"STUDY": f"{exc.name} not present"})
+    run = RuleRun(rule, "ran", datasets=["STUDY"])
+    if mask.any():
+        run.hits.append(Hit(rule.id, "STUDY", None, ()))
+    return run
+
+
+def _run_on(run: RuleRun, ds: StudyDataset, study: StudyData) -> None:
+    """One rule on one dataset in scope: its hits, or why it was skipped, or the engine error."""
+    rule, name = run.rule, ds.name
+    if not in_scope(rule, ds):
+        return
+    try:
+        hits = run_rule_on(rule, ds, study)
+    except Absent as exc:
+        run.skipped[name] = f"variable {exc.name} not in the dataset"
+        return
+    except RuleNotApplicable as exc:
+        run.skipped[name] = str(exc)
+        return
+    except Exception as exc:        # an engine defect must surface as a reported error, not a traceback
+        run.errors[name] = f"{type(exc).__name__}: {exc}"
+        return
+    run.datasets.append(name)
+    run.hits.extend(hits)
+
+
 def run_rules(rules: list[OpenRule], study: StudyData) -> list[RuleRun]:
-    return [run_rule(r, study) for r in rules]
+    """Every rule on the study, one dataset at a time: the work rules share on a dataset (its columns'
+    distinct values, joins) is kept while its rules run and dropped when they are done. Same runs as
+    run_rule one rule at a time."""
+    runs = [RuleRun(r, "unsupported", r.unsupported) if r.unsupported else
+            _presence_run(r, study) if r.rule_type == "Domain Presence Check" else RuleRun(r, "ran") for r in rules]
+    per_dataset = [run for run in runs if run.status == "ran" and run.rule.rule_type != "Domain Presence Check"]
+    for name in sorted(study.datasets):
+        ds = study.datasets[name]
+        for run in per_dataset:
+            _run_on(run, ds, study)
+        for key in [k for k in study.merged if k[1] == name or k[0] == name]:
+            del study.merged[key]
+    return runs
 
 
 def message_of(rule: OpenRule, hit: Hit) -> str:
