@@ -17,8 +17,8 @@ from cdisc_dpn.validation.open_rules.operations import OPERATIONS
 from cdisc_dpn.validation.open_rules.operators import OPERATORS
 from cdisc_dpn.validation.open_rules.rulebook import OpenRule
 from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
-from cdisc_dpn.validation.open_rules.view import (Absent, Columns, RuleNotApplicable, View, map_distinct, share,
-                                                  text_of)
+from cdisc_dpn.validation.open_rules.view import (Absent, Columns, RuleNotApplicable, View, column_of, map_distinct,
+                                                  share, text_of)
 
 RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check",
               "Value Check with Variable Metadata", "Value Check with Dataset Metadata")
@@ -522,6 +522,31 @@ def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _value_frame(ds: StudyDataset, c: str, column: np.ndarray) -> pd.DataFrame:
+    m = len(column)
+    return pd.DataFrame({"variable_name": np.repeat(c, m), "variable_value": column,
+                         "variable_data_type": np.repeat(ds.types.get(c, "Char"), m),
+                         "variable_label": np.repeat(ds.labels.get(c, ""), m),
+                         "dataset_name": np.repeat(ds.name, m), "dataset_label": np.repeat(ds.label, m)})
+
+
+def _value_view(ds: StudyDataset, c: str, study: StudyData) -> tuple[np.ndarray, View]:
+    """One row per distinct value of variable `c` (codes: each record's row), shared by the value-check
+    rules run on the dataset, so each works out what it needs of a value once."""
+    key = ("distinct values", ds.name, c)
+    if key not in study.merged:
+        shared = _base_view(ds, study).column(c)
+        d = column_of(shared).distinct(shared)
+        if d is None:
+            codes, uniques = pd.factorize(ds.frame[c], use_na_sentinel=False)
+        else:
+            codes, uniques = d.codes, d.uniques
+        column = np.asarray(uniques, dtype=object if ds.types.get(c) != "Num" else float)
+        frame = _value_frame(ds, c, column)
+        study.merged[key] = (codes, View(ds, frame, np.arange(len(frame)), study, columns=Columns(frame)))
+    return study.merged[key]
+
+
 def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
     """Value checks with metadata: the check sees one (record, variable) pair per row, evaluated one
     variable at a time (columns in, mask out), so no long table of every value is built."""
@@ -535,19 +560,11 @@ def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hi
     flagged: dict[int, tuple] = {}
     for c in ds.frame.columns:
         if per_value:      # each distinct value once: the check reads nothing but the value and metadata
-            key = ("distinct values", ds.name, c)                    # shared by the value-check rules
-            if key not in study.merged:
-                codes, uniques = pd.factorize(ds.frame[c], use_na_sentinel=False)
-                study.merged[key] = (codes, np.asarray(uniques, dtype=object if ds.types.get(c) != "Num" else float))
-            codes, column = study.merged[key]
+            codes, view = _value_view(ds, c, study)
+            view = View(ds, view.frame, view.rows, study, values, columns=view.columns)
         else:
             codes, column = np.arange(n), ds.frame[c].to_numpy()
-        m = len(column)
-        frame = pd.DataFrame({"variable_name": np.repeat(c, m), "variable_value": column,
-                              "variable_data_type": np.repeat(ds.types.get(c, "Char"), m),
-                              "variable_label": np.repeat(ds.labels.get(c, ""), m),
-                              "dataset_name": np.repeat(ds.name, m), "dataset_label": np.repeat(ds.label, m)})
-        view = View(ds, frame, np.arange(m), study, values)
+            view = View(ds, _value_frame(ds, c, column), np.arange(n), study, values)
         try:
             mask = evaluate(rule.check, view)
         except Absent:

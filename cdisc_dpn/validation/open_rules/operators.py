@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.validation.open_rules.view import (Absent, View, as_text, is_empty, map_distinct, norm_text,
-                                                  per_value, text_of)
+                                                  per_distinct, per_value, text_of)
 
 Operator = Callable[[View, dict], np.ndarray]
 OPERATORS: dict[str, Operator] = {}
@@ -441,22 +441,48 @@ def date_key(x: Any, component: str | None) -> Any:
     return tuple(v if v is not None else (1 if i in (1, 2) else 0) for i, v in enumerate(p))
 
 
+def _parts_table(values: np.ndarray) -> np.ndarray:
+    """One row per value: its six date parts (-1 where absent); all -2 when it is not a date."""
+    out = np.full((len(values), 6), -2, dtype=np.int64)
+    for i, x in enumerate(values):
+        p = _date_parts(x)
+        if p is not None:
+            out[i] = [-1 if v is None else v for v in p]
+    return out
+
+
+def _date_keys(s: pd.Series, component: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: date_key as an integer (parts in fixed decimal places, so integer order is date_key's
+    tuple order) and whether there is one; the parts are found once per distinct value of a column."""
+    codes, parts = per_distinct(s, "date parts", _parts_table)
+    if component in _COMPONENTS:
+        key = parts[:, _COMPONENTS.index(component)]
+        ok = key >= 0
+    else:
+        ok = parts[:, 0] >= 0
+        filled = np.where(parts < 0, np.array([0, 1, 1, 0, 0, 0]), parts)
+        key = filled @ np.array([10 ** 10, 10 ** 8, 10 ** 6, 10 ** 4, 10 ** 2, 1], dtype=np.int64)
+    return key[codes], ok[codes]
+
+
 def _date_compare(op: Callable) -> Operator:
-    """Compare ISO 8601 dates (or one component of them); each distinct (target, comparator) pair once."""
+    """Compare ISO 8601 dates (or one component of them): each side's distinct values parsed once."""
     def compare(view: View, node: dict) -> np.ndarray:
         comp = node.get("date_component")
         t = as_text(_target(view, node))
         c = _comparator(view, node)
-        c = as_text(c) if isinstance(c, pd.Series) else pd.Series([text_of(c)] * view.n, index=t.index, dtype=object)
-        pairs = pd.DataFrame({"a": t.astype(object), "b": c.astype(object)}).fillna("")
-        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
-        res = np.array([_date_test(date_key(a, comp), date_key(b, comp), op) for a, b in uniques], dtype=bool)
-        return res[codes] if len(codes) else np.zeros(0, dtype=bool)
+        a, a_ok = _date_keys(t, comp)          # nulls, like any value that is not a date, never compare
+        if isinstance(c, pd.Series):
+            b, b_ok = _date_keys(as_text(c), comp)
+        else:
+            single = date_key(text_of(c), comp)
+            if single is None:
+                return np.zeros(view.n, dtype=bool)
+            b_ok = np.ones(view.n, dtype=bool)
+            b = np.full(view.n, single if comp in _COMPONENTS else
+                        sum(v * 10 ** (10 - 2 * i) for i, v in enumerate(single)), dtype=np.int64)
+        return np.asarray(op(a, b), dtype=bool) & a_ok & b_ok
     return compare
-
-
-def _date_test(a: Any, b: Any, op: Callable) -> bool:
-    return a is not None and b is not None and op(a, b)
 
 
 OPERATORS["date_equal_to"] = _date_compare(_op.eq)
@@ -469,9 +495,8 @@ OPERATORS["date_greater_than_or_equal_to"] = _date_compare(_op.ge)
 
 @operator("is_complete_date")
 def _is_complete_date(view: View, node: dict) -> np.ndarray:
-    def complete(u: np.ndarray) -> np.ndarray:
-        return np.array([(p := _date_parts(x)) is not None and p[2] is not None for x in u], dtype=bool)
-    return per_value(as_text(_target(view, node)), complete)
+    codes, parts = per_distinct(as_text(_target(view, node)), "date parts", _parts_table)
+    return (parts[:, 2] >= 0)[codes]
 
 
 _negate("is_incomplete_date", "is_complete_date")

@@ -165,7 +165,10 @@ def derived(s: pd.Series, key: str, make: Callable[[], Any]) -> Any:
     if col is None:
         return make()
     if key not in col.derived:
-        col.derived[key] = make()
+        value = make()
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False        # shared by every rule: nobody may change it
+        col.derived[key] = value
     return col.derived[key]
 
 
@@ -181,6 +184,23 @@ class Columns:
         if s is None:
             s = self._series[name] = share(self.frame[name])
         return s
+
+
+def per_distinct(s: pd.Series, key: str, fn: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, fn(distinct values)): `fn` maps the column's distinct values (objects, null included) to
+    one result each; on a shared column it runs once per `key`. Spread with result[codes]."""
+    col = column_of(s)
+    d = col.distinct(s) if col is not None else None
+    if d is None:
+        d = Distinct.of(s)
+        if d is None:                    # unhashable values (lists): one per row
+            return np.arange(len(s)), np.asarray(fn(s.to_numpy(dtype=object)))
+        return d.codes, np.asarray(fn(d.uniques))
+    if key not in col.derived:
+        result = np.asarray(fn(d.uniques))
+        result.flags.writeable = False
+        col.derived[key] = result
+    return d.codes, col.derived[key]
 
 
 # ----------------------------------------------------------------------------- value helpers
