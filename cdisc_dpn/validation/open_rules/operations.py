@@ -116,12 +116,12 @@ def _record_count(view: View, op: dict) -> Any:
     if not op.get("domain") and op.get("group") and not op.get("filter"):
         # records of the view's own dataset sharing the row's group values (a regex trims values
         # first, e.g. datetimes to their date); a $list in `group` stands for its variables
-        from cdisc_dpn.validation.open_rules.operators import _columns, _group_keys
+        from cdisc_dpn.validation.open_rules.operators import _columns, _group_codes
 
         cols = _columns(view, list(op["group"]))
         if not cols:
             raise Absent(view.resolve(op["group"][0]))
-        keys = _group_keys(view.frame, cols, op.get("regex"))
+        keys = _group_codes(view, cols, op.get("regex"))
         return keys.groupby(cols, sort=False, dropna=False)[cols[0]].transform("size").astype(float)
     if op.get("regex"):
         raise RuleNotApplicable("record_count with regex on another dataset is not implemented")

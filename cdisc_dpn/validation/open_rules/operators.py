@@ -175,11 +175,34 @@ OPERATORS["greater_than_or_equal_to"] = _numeric_compare(np.greater_equal)
 
 
 # ----------------------------------------------------------------------------- sets
+_COLLECTIONS = (list, set, tuple, frozenset)
+
+
+def _collections(c: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct collections) when every value of `c` is a collection (a grouped operation's
+    result per row), else None. Equal collections share a code."""
+    if not len(c) or not isinstance(c.iloc[0], _COLLECTIONS):
+        return None
+    try:
+        codes, uniques = pd.factorize(c.to_numpy(dtype=object), use_na_sentinel=False)
+    except TypeError:                                    # lists or sets: one code per object
+        if not c.map(lambda x: isinstance(x, _COLLECTIONS)).all():
+            return None
+        codes, _ = pd.factorize(c.map(id))
+        firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
+        uniques = np.empty(len(firsts), dtype=object)
+        uniques[:] = [c.iloc[int(i)] for i in firsts.to_numpy()]
+        return codes, uniques
+    if not all(isinstance(x, _COLLECTIONS) for x in uniques):
+        return None
+    return codes, uniques
+
+
 def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarray:
     if isinstance(c, pd.Series):
-        if len(c) and isinstance(c.iloc[0], (list, set, tuple, frozenset)) and \
-                c.map(lambda x: isinstance(x, (list, set, tuple, frozenset))).all():
-            return _contained_per_row(t, c, case_insensitive)
+        per_row = _collections(c)
+        if per_row is not None:
+            return _contained_per_row(t, *per_row, case_insensitive)
         c = list(pd.unique(c.dropna()))
     if isinstance(c, str):
         c = [c]
@@ -192,22 +215,21 @@ def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarr
     texts = {text_of(v) for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))}
     if case_insensitive:
         texts = {v.lower() for v in texts}
-        return per_value(t.astype(object), lambda u: np.array([isinstance(x, str) and x.lower() in texts for x in u],
-                                                              dtype=bool))
-    return per_value(t.astype(object), lambda u: np.array([text_of(x) in texts for x in u], dtype=bool))
+        return per_value(t, lambda u: np.array([isinstance(x, str) and x.lower() in texts for x in u], dtype=bool))
+    return per_value(t, lambda u: np.array([text_of(x) in texts for x in u], dtype=bool))
 
 
-def _contained_per_row(t: pd.Series, c: pd.Series, case_insensitive: bool) -> np.ndarray:
-    """Membership in per-row collections (grouped operation results): the distinct collections are
-    unpacked into a (collection, value) table once and joined to the rows."""
+def _contained_per_row(t: pd.Series, codes: np.ndarray, collections: np.ndarray, case_insensitive: bool) -> np.ndarray:
+    """Membership in per-row collections (grouped operation results): each row's value and collection
+    as a pair of codes, looked up among the (collection, member) pairs of the distinct collections."""
     texts = map_distinct(as_text(t), lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
-    codes, _ = pd.factorize(c.map(id))
-    firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
-    items = [(code, text_of(v).lower() if case_insensitive else text_of(v))
-             for code, i in firsts.items() for v in c.iloc[int(i)]]
-    table = pd.DataFrame(items, columns=["code", "t"]).drop_duplicates().assign(hit=True)
-    rows = pd.DataFrame({"code": codes, "t": texts.to_numpy(dtype=object)})
-    return rows.merge(table, how="left", on=["code", "t"])["hit"].fillna(False).to_numpy(dtype=bool)
+    t_codes, t_uniques = pd.factorize(texts.to_numpy(dtype=object), use_na_sentinel=True)
+    position = {v: i for i, v in enumerate(t_uniques)}
+    m = max(len(t_uniques), 1)
+    pairs = {code * m + position[text] for code, members in enumerate(collections) for v in members
+             if (text := text_of(v).lower() if case_insensitive else text_of(v)) in position}
+    keys = codes.astype(np.int64) * m + t_codes
+    return (t_codes >= 0) & np.isin(keys, np.fromiter(pairs, dtype=np.int64, count=len(pairs)))
 
 
 @operator("is_contained_by")
@@ -578,13 +600,44 @@ def _group_keys(frame: pd.DataFrame, cols: list[str], regex: str | None = None) 
     return sub
 
 
+def _key_values(uniques: np.ndarray, pattern: "re.Pattern | None") -> np.ndarray:
+    """_group_keys's value for each distinct value: nulls as one value, the regex's match when the
+    column's first value matches it, numbers as text."""
+    keys = np.empty(len(uniques), dtype=object)
+    keys[:] = ["\0null" if pd.isna(u) is True else u for u in uniques]
+    if pattern is not None:
+        first = next((k for k in keys if not (isinstance(k, str) and k == "\0null")), None)
+        if isinstance(first, str) and pattern.match(first):
+            keys[:] = [(m.group(0) if (m := pattern.match(k)) else k) if isinstance(k, str) and k != "\0null" else k
+                       for k in keys]
+    keys[:] = [text_of(k) if isinstance(k, float) else k for k in keys]
+    return pd.factorize(keys)[0]
+
+
+def _group_codes(view: View, cols: list[str], regex: str | None = None) -> pd.DataFrame:
+    """The grouping of _group_keys as integer codes (equal codes: equal keys), worked out on each
+    column's distinct values (kept with a shared column), so grouping runs on integers."""
+    if len(set(cols)) != len(cols):
+        return _group_keys(view.frame, cols, regex)
+    pattern = re.compile(regex) if regex else None
+    out = {}
+    for c in cols:
+        s = view.real_column(c)
+        try:
+            codes, keys = per_distinct(s, f"group key {regex!r}", lambda u: _key_values(u, pattern))
+        except TypeError:
+            return _group_keys(view.frame, cols, regex)
+        out[c] = keys[codes]
+    return pd.DataFrame(out, index=view.frame.index)
+
+
 @operator("is_unique_set")
 def _is_unique_set(view: View, node: dict) -> np.ndarray:
     cols = _columns(view, [node["name"]] + (node.get("value") if isinstance(node.get("value"), list)
                                             else ([node["value"]] if node.get("value") else [])))
     if not cols:
         raise Absent(view.resolve(node["name"]))
-    keys = _group_keys(view.frame, cols, node.get("regex"))
+    keys = _group_codes(view, cols, node.get("regex"))
     sizes = keys.groupby(cols, sort=False, dropna=False)[cols[0]].transform("size")
     return (sizes <= 1).to_numpy()
 
@@ -601,13 +654,13 @@ def _not_unique_relationship(view: View, node: dict) -> np.ndarray:
         if c not in view.frame.columns:
             raise Absent(c)
     frame = view.frame
-    t_null = is_empty(frame[t_name])
+    t_null = is_empty(view.real_column(t_name))
     c_null = np.zeros(view.n, dtype=bool)
     for c in c_names:
-        c_null |= is_empty(frame[c])
-    keys = _group_keys(frame, [t_name] + c_names)
+        c_null |= is_empty(view.real_column(c))
+    keys = _group_codes(view, [t_name] + c_names)
     t_key = keys[t_name]
-    c_key = keys[c_names].astype(str).agg("\x1f".join, axis=1) if len(c_names) > 1 else keys[c_names[0]]
+    c_key = keys.groupby(c_names, sort=False, dropna=False).ngroup() if len(c_names) > 1 else keys[c_names[0]]
     pairs = pd.DataFrame({"t": t_key, "c": c_key, "tn": t_null, "cn": c_null})
     # a non-null target mapping to >1 distinct comparator values (null counts as one), and vice versa
     t_multi = pairs[~pairs.tn].groupby("t")["c"].nunique()
@@ -626,7 +679,7 @@ def _inconsistent(view: View, node: dict) -> np.ndarray:
     if target not in view.frame.columns:
         raise Absent(target)
     groups = _columns(view, node.get("value"))
-    keys = _group_keys(view.frame, groups + [target])
+    keys = _group_codes(view, groups + [target])
     # every record of a group holding more than one value (null counts as a value), as the published
     # results of CORE-000612/000699 expect (docs/check_operator.md now describes flagging only the
     # minority records, which CORE-000142's results follow: the two cannot both pass)
@@ -640,7 +693,7 @@ def _multiple_rows(view: View, node: dict) -> np.ndarray:
     within = _columns(view, node.get("within"))
     if target not in view.frame.columns or not within:
         raise Absent(target)
-    keys = _group_keys(view.frame, within + [target])
+    keys = _group_codes(view, within + [target])
     sizes = keys.groupby(within + [target], dropna=False)[target].transform("size")
     return (sizes > int(node.get("value") or 1)).to_numpy()
 

@@ -71,10 +71,10 @@ class View:
             raise Absent(name)
         real = self.resolve(name)
         if real in self.frame.columns:
-            return self._shared(real)
+            return self.real_column(real)
         raise Absent(real)
 
-    def _shared(self, real: str) -> pd.Series:
+    def real_column(self, real: str) -> pd.Series:
         """The column as the Series every rule on this frame shares (so its distinct values are
         worked out once), or the frame's own column for `$` results and frames of their own."""
         if self.columns is None or real.startswith("$"):
@@ -93,7 +93,7 @@ class View:
             if not literal:
                 real = self.resolve(value)
                 if real in self.frame.columns:
-                    return self._shared(real)
+                    return self.real_column(real)
             return value
         if isinstance(value, list):
             out: list = []
