@@ -12,7 +12,7 @@ import pandas as pd
 
 from cdisc_dpn.standards.sdtmig import load_sdtmig
 from cdisc_dpn.validation.open_rules.operators import date_key
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, is_empty, map_distinct
+from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, column_of, is_empty, map_distinct
 
 Operation = Callable[[View, dict], Any]
 OPERATIONS: dict[str, Operation] = {}
@@ -51,11 +51,15 @@ def _per_group(view: View, op: dict, series_by_group: pd.Series, fill: Any = np.
     for g in group:
         if g not in view.frame.columns:
             raise Absent(g)
-    keys = view.frame[group].astype(object)
     result = series_by_group.rename("__value").reset_index()
     result[group] = result[group].astype(object)
-    joined = keys.merge(result, how="left", on=group)
-    out = joined["__value"]
+    shared = view.real_column(group[0]) if len(group) == 1 else None
+    distinct = column_of(shared).distinct(shared) if column_of(shared) is not None else None
+    if distinct is not None:          # one group variable: its distinct values joined, spread to the rows
+        keys = pd.DataFrame({group[0]: pd.Series(distinct.uniques, dtype=object)})
+        out = keys.merge(result, how="left", on=group)["__value"].take(distinct.codes)
+    else:
+        out = view.frame[group].astype(object).merge(result, how="left", on=group)["__value"]
     out.index = view.frame.index
     if not isinstance(fill, float) or not np.isnan(fill):
         out = out.where(out.notna(), fill)
@@ -74,8 +78,14 @@ def _distinct(view: View, op: dict) -> Any:
     keep = ~is_empty(col)
     if op.get("group"):
         group = [view.resolve(g) for g in op["group"]]
-        sub = frame.loc[keep, group + [name]]
-        sets = sub.groupby(group, dropna=False)[name].agg(lambda s: frozenset(s))
+        key = ("distinct sets", str(op.get("domain") or "").upper(), name, tuple(group),
+               repr(sorted((view.resolve(k), repr(v)) for k, v in (op.get("filter") or {}).items())))
+        sets = view.study.merged.get(key) if op.get("domain") else None    # another domain: same for every view
+        if sets is None:
+            sub = frame.loc[keep, group + [name]]
+            sets = sub.groupby(group, dropna=False)[name].agg(lambda s: frozenset(s))
+            if op.get("domain"):
+                view.study.merged[key] = sets
         return _per_group(view, op, sets, frozenset())
     return list(pd.unique(col[keep]))
 
