@@ -17,8 +17,8 @@ from cdisc_dpn.validation.open_rules.operations import OPERATIONS
 from cdisc_dpn.validation.open_rules.operators import OPERATORS
 from cdisc_dpn.validation.open_rules.rulebook import OpenRule
 from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
-from cdisc_dpn.validation.open_rules.view import (Absent, Columns, RuleNotApplicable, View, column_of, map_distinct,
-                                                  share, text_of)
+from cdisc_dpn.validation.open_rules.view import (Absent, Columns, Distinct, RuleNotApplicable, View, column_of,
+                                                  map_distinct, share, text_of)
 
 RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check",
               "Value Check with Variable Metadata", "Value Check with Dataset Metadata")
@@ -543,7 +543,10 @@ def _value_view(ds: StudyDataset, c: str, study: StudyData) -> tuple[np.ndarray,
             codes, uniques = d.codes, d.uniques
         column = np.asarray(uniques, dtype=object if ds.types.get(c) != "Num" else float)
         frame = _value_frame(ds, c, column)
-        study.merged[key] = (codes, View(ds, frame, np.arange(len(frame)), study, columns=Columns(frame)))
+        columns = Columns(frame)
+        values = frame["variable_value"].to_numpy(dtype=object)       # one row per value already
+        columns.know("variable_value", Distinct(np.arange(len(frame)), values, pd.isna(values).astype(bool)))
+        study.merged[key] = (codes, View(ds, frame, np.arange(len(frame)), study, columns=columns))
     return study.merged[key]
 
 

@@ -124,12 +124,13 @@ class Distinct:
 
     @classmethod
     def of(cls, s: pd.Series) -> "Distinct | None":
-        try:
-            codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=False)
+        try:                             # str and float columns factorize as they are (same codes, faster)
+            codes, uniques = pd.factorize(s if isinstance(s.dtype, pd.StringDtype) or s.dtype == np.float64
+                                          else s.astype(object), use_na_sentinel=False)
         except TypeError:                # unhashable values (lists)
             return None
         u = np.empty(len(uniques), dtype=object)
-        u[:] = list(uniques)
+        u[:] = list(np.asarray(uniques, dtype=object))
         return cls(codes, u, pd.isna(u).astype(bool) if len(u) else np.zeros(0, dtype=bool))
 
     def spread(self, per_unique: np.ndarray) -> np.ndarray:
@@ -184,6 +185,10 @@ class Columns:
         if s is None:
             s = self._series[name] = share(self.frame[name])
         return s
+
+    def know(self, name: str, distinct: Distinct) -> None:
+        """Tell the column's distinct values when they are known already."""
+        self._series[name] = share(self.frame[name], distinct)
 
 
 def per_distinct(s: pd.Series, key: str, fn: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
