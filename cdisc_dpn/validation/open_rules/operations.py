@@ -12,7 +12,8 @@ import pandas as pd
 
 from cdisc_dpn.standards.sdtmig import load_sdtmig
 from cdisc_dpn.validation.open_rules.operators import date_key
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, column_of, is_empty, map_distinct
+from cdisc_dpn.validation.open_rules.view import (Absent, RuleNotApplicable, View, column_of, derived, is_empty,
+                                                  map_distinct)
 
 Operation = Callable[[View, dict], Any]
 OPERATIONS: dict[str, Operation] = {}
@@ -153,10 +154,25 @@ def _dy(view: View, op: dict) -> pd.Series:
     for c in (name, "RFSTDTC"):
         if c not in view.frame.columns:
             raise Absent(c)
-    d = pd.to_datetime(view.frame[name].astype(str).str[:10], format="%Y-%m-%d", errors="coerce")
-    r = pd.to_datetime(view.frame["RFSTDTC"].astype(str).str[:10], format="%Y-%m-%d", errors="coerce")
+    d, r = _calendar_day(view.real_column(name)), _calendar_day(view.real_column("RFSTDTC"))
     days = (d - r).dt.days
     return (days + (days >= 0)).astype(float)
+
+
+def _calendar_day(s: pd.Series) -> pd.Series:
+    """The date of each value's first 10 characters (NaT when not YYYY-MM-DD), parsed once per
+    distinct value of a shared column."""
+    def parse(values: pd.Series) -> pd.Series:
+        return pd.to_datetime(values.astype(str).str[:10], format="%Y-%m-%d", errors="coerce")
+    col = column_of(s)
+    distinct = col.distinct(s) if col is not None else None
+    if distinct is None:
+        return parse(s)
+
+    def make() -> pd.Series:
+        days = parse(pd.Series(distinct.uniques, dtype=s.dtype))
+        return pd.Series(days.to_numpy()[distinct.codes], index=s.index, name=s.name)
+    return derived(s, "calendar day", make)
 
 
 @operation("study_domains")

@@ -463,20 +463,34 @@ def date_key(x: Any, component: str | None) -> Any:
     return tuple(v if v is not None else (1 if i in (1, 2) else 0) for i, v in enumerate(p))
 
 
-def _parts_table(values: np.ndarray) -> np.ndarray:
-    """One row per value: its six date parts (-1 where absent); all -2 when it is not a date."""
-    out = np.full((len(values), 6), -2, dtype=np.int64)
-    for i, x in enumerate(values):
-        p = _date_parts(x)
-        if p is not None:
-            out[i] = [-1 if v is None else v for v in p]
-    return out
+_NOT_A_DATE = (-2,) * 6
 
 
-def _date_keys(s: pd.Series, component: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _parts_table(values: np.ndarray, known: dict[str, tuple] | None = None) -> np.ndarray:
+    """One row per value: its six date parts (-1 where absent); all -2 when it is not a date.
+    `known`: parts of text already parsed (a dataset's dates recur in its joins)."""
+    known = {} if known is None else known
+    rows = []
+    for x in values:
+        if isinstance(x, str):
+            row = known.get(x)
+            if row is None:
+                p = _date_parts(x)
+                row = known[x] = _NOT_A_DATE if p is None else tuple(-1 if v is None else v for v in p)
+        else:
+            row = _NOT_A_DATE
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(len(values), 6)
+
+
+def _known_dates(view: View) -> dict[str, tuple]:
+    return view.study.merged.setdefault(("date parts", view.ds.name), {})
+
+
+def _date_keys(s: pd.Series, component: str | None, known: dict[str, tuple]) -> tuple[np.ndarray, np.ndarray]:
     """Per row: date_key as an integer (parts in fixed decimal places, so integer order is date_key's
     tuple order) and whether there is one; the parts are found once per distinct value of a column."""
-    codes, parts = per_distinct(s, "date parts", _parts_table)
+    codes, parts = per_distinct(s, "date parts", lambda u: _parts_table(u, known))
     if component in _COMPONENTS:
         key = parts[:, _COMPONENTS.index(component)]
         ok = key >= 0
@@ -493,9 +507,10 @@ def _date_compare(op: Callable) -> Operator:
         comp = node.get("date_component")
         t = as_text(_target(view, node))
         c = _comparator(view, node)
-        a, a_ok = _date_keys(t, comp)          # nulls, like any value that is not a date, never compare
+        known = _known_dates(view)
+        a, a_ok = _date_keys(t, comp, known)          # nulls, like any value that is not a date, never compare
         if isinstance(c, pd.Series):
-            b, b_ok = _date_keys(as_text(c), comp)
+            b, b_ok = _date_keys(as_text(c), comp, known)
         else:
             single = date_key(text_of(c), comp)
             if single is None:
@@ -517,7 +532,8 @@ OPERATORS["date_greater_than_or_equal_to"] = _date_compare(_op.ge)
 
 @operator("is_complete_date")
 def _is_complete_date(view: View, node: dict) -> np.ndarray:
-    codes, parts = per_distinct(as_text(_target(view, node)), "date parts", _parts_table)
+    known = _known_dates(view)
+    codes, parts = per_distinct(as_text(_target(view, node)), "date parts", lambda u: _parts_table(u, known))
     return (parts[:, 2] >= 0)[codes]
 
 
