@@ -160,12 +160,14 @@ class _KeyedJoin(Columns):
     Same rows, order, columns and values as merging the frames (`_join`)."""
 
     def __init__(self, sources: list[pd.DataFrame], positions: list[np.ndarray],
-                 columns: list[tuple[str, int, str, str]]):
+                 columns: list[tuple[str, int, str, str]], base: Columns | None = None):
         self.sources = sources              # the view's frame, converted key columns, each Match Dataset
         self.positions = positions          # per source: its row for each joined row (-1: none)
         self.order = columns                # (joined name, source, source column, name that `needed` filters)
         self.where = {c[0]: c for c in columns}
+        self.base = base                    # the shared columns of the view's frame (source 0)
         self._series = {}
+        self._distinct: dict[tuple[int, str], Distinct | None] = {}
 
     @property
     def rows(self) -> np.ndarray:
@@ -179,9 +181,38 @@ class _KeyedJoin(Columns):
             values = source.array if isinstance(source.dtype, pd.api.extensions.ExtensionDtype) else \
                 source.to_numpy()
             pos = self.positions[src]
-            taken = pd.api.extensions.take(values, pos, allow_fill=bool((pos < 0).any()))
-            s = self._series[name] = share(pd.Series(taken, name=name, dtype=taken.dtype, copy=False))
+            fill = bool((pos < 0).any())
+            taken = pd.api.extensions.take(values, pos, allow_fill=fill)
+            distinct = self._taken_distinct(src, col, source, pos, fill) if taken.dtype == source.dtype else None
+            s = self._series[name] = share(pd.Series(taken, name=name, dtype=taken.dtype, copy=False), distinct)
         return s
+
+    def _taken_distinct(self, src: int, col: str, source: pd.Series, pos: np.ndarray, fill: bool) -> Distinct | None:
+        """The taken column's distinct values from its source's (no factorize of the joined rows):
+        taking rows keeps the values, a row without a match is NaN. Only where the null kept as the
+        one null value cannot differ (str and float columns, or no null at all)."""
+        if (src, col) not in self._distinct:
+            shared = self.base.get(col) if src == 0 and self.base is not None else None
+            if shared is not None:
+                self._distinct[(src, col)] = column_of(shared).distinct(shared)
+            else:
+                self._distinct[(src, col)] = Distinct.of(source)
+        d = self._distinct[(src, col)]
+        if d is None or (d.null.any() and not (isinstance(source.dtype, pd.StringDtype) or source.dtype == np.float64)):
+            return None
+        if not fill:
+            return Distinct(d.codes[pos], d.uniques, d.null)
+        nulls = np.flatnonzero(d.null)
+        uniques, null = d.uniques, d.null
+        if len(nulls):
+            if not isinstance(uniques[nulls[0]], float):
+                return None
+            fill_code = nulls[0]
+        else:
+            uniques = np.append(uniques, np.array([np.nan], dtype=object))
+            null = np.append(null, True)
+            fill_code = len(uniques) - 1
+        return Distinct(np.where(pos < 0, fill_code, d.codes[np.maximum(pos, 0)]), uniques, null)
 
     def frame(self, needed: frozenset[str]) -> pd.DataFrame:
         names = [c[0] for c in self.order if c[3] in needed]
@@ -220,7 +251,7 @@ class _KeyedJoin(Columns):
                 [c for c in other.columns if c not in right_keys and c not in where]
             if len(set(added)) != len(added) or set(added) & set(where) or len(set(right_keys)) != len(right_keys):
                 return _NOT_KEYED                 # names the merge would suffix: the general join
-            plan = cls(sources, positions, columns)
+            plan = cls(sources, positions, columns, view.columns)
             left = pd.DataFrame({f"__l{i}": plan.get(k) for i, k in enumerate(left_keys)} | {"__lp": np.arange(n)})
             right = pd.DataFrame({f"__r{i}": other[k] for i, k in enumerate(right_keys)} |
                                  {"__rp": np.arange(len(other))})
@@ -248,7 +279,7 @@ class _KeyedJoin(Columns):
             columns = columns + [(renamed[c], src, c, c) for c in other.columns if c not in right_keys] + \
                 [(c, src, c, c) for c in other.columns if c not in right_keys and c not in where]
             n = len(joined)
-        return cls(sources, positions, columns)
+        return cls(sources, positions, columns, view.columns)
 
 
 def _referenced_columns(rule: OpenRule, view: View) -> frozenset[str] | None:
