@@ -133,7 +133,7 @@ def _merge(view: View, rule: OpenRule) -> View:
             raise plan
         if plan is not _NOT_KEYED:
             return View(view.ds, plan.frame(needed), plan.rows, view.study, view.values, view.wildcard, plan)
-    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check), needed)
+    key = (view.ds.name, _effective(rule, view.ds), "**" in str(rule.check), needed)
     cached = view.study.merged.get(key)
     if cached is None:
         if needed is not None:          # plain keyed joins: only the columns the rule names are carried
@@ -149,6 +149,16 @@ def _merge(view: View, rule: OpenRule) -> View:
         raise cached
     frame, rows, wildcard, columns = cached
     return View(view.ds, frame, rows, view.study, view.values, wildcard, columns)
+
+
+def _effective(rule: OpenRule, ds: StudyDataset) -> str:
+    """The rule's Match Datasets as they act on `ds` (Child entries naming another dataset do
+    nothing), so rules joining the same way share the join. A RELREC join keeps the key it had
+    (its columns depend on the check of the first rule that built it, see _join_related)."""
+    if any(str(m["Name"]).upper() == "RELREC" and not m.get("Keys") and not m.get("Child")
+           for m in rule.match_datasets):
+        return repr(rule.match_datasets)
+    return repr([m for m in rule.match_datasets if not m.get("Child") or _child_applies(ds, str(m["Name"]).upper())])
 
 
 _NOT_KEYED = object()
