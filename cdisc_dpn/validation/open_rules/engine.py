@@ -404,7 +404,7 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
     need = {"RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"}
     if not need <= set(frame.columns):
         raise Absent(sorted(need - set(frame.columns))[0])
-    rdomain = _text_key(frame["RDOMAIN"]).str.upper()
+    rdomain = map_distinct(frame["RDOMAIN"], lambda x: _text_value(x).upper())
     idvar = _text_key(frame["IDVAR"])
     idval = _text_key(frame["IDVARVAL"])
     parts = []
@@ -415,8 +415,8 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
             parts.append(child)
             continue
         cols = [c for c in parent.frame.columns if c not in child.columns or c == var]
-        right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]].copy()
-        right["__key"] = _text_key(right[var])
+        right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]]
+        right = right.assign(__key=_text_key(right[var]))
         right = right.drop_duplicates(["USUBJID", "__key"])
         if var in child.columns:
             right = right.drop(columns=[var])
@@ -427,9 +427,12 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).sort_index() if parts else frame
 
 
+def _text_value(x: Any) -> str:
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else text_of(x).strip()
+
+
 def _text_key(s: pd.Series) -> pd.Series:
-    return map_distinct(s, lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
-                        else text_of(x).strip())
+    return map_distinct(s, _text_value)
 
 
 def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule) -> pd.DataFrame:

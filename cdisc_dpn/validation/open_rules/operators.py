@@ -475,12 +475,33 @@ def _parts_table(values: np.ndarray, known: dict[str, tuple] | None = None) -> n
         if isinstance(x, str):
             row = known.get(x)
             if row is None:
-                p = _date_parts(x)
-                row = known[x] = _NOT_A_DATE if p is None else tuple(-1 if v is None else v for v in p)
+                row = known[x] = _common_date(x) or _parts_row(_date_parts(x))
         else:
             row = _NOT_A_DATE
         rows.append(row)
     return np.array(rows, dtype=np.int64).reshape(len(values), 6)
+
+
+def _parts_row(p: tuple | None) -> tuple:
+    return _NOT_A_DATE if p is None else tuple(-1 if v is None else v for v in p)
+
+
+def _common_date(x: str) -> tuple | None:
+    """YYYY-MM-DD and YYYY-MM-DDThh:mm in ASCII digits without the regex (same parts as _date_parts);
+    None for any other text."""
+    n = len(x)
+    if n not in (10, 16) or x[4] != "-" or x[7] != "-":
+        return None
+    digits = x[:4] + x[5:7] + x[8:10]
+    if n == 16:
+        if x[10] != "T" or x[13] != ":":
+            return None
+        digits += x[11:13] + x[14:16]
+    if not (digits.isascii() and digits.isdecimal()):
+        return None
+    if n == 10:
+        return int(x[:4]), int(x[5:7]), int(x[8:10]), -1, -1, -1
+    return int(x[:4]), int(x[5:7]), int(x[8:10]), int(x[11:13]), int(x[14:16]), -1
 
 
 def _known_dates(view: View) -> dict[str, tuple]:
