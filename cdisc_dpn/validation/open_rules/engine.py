@@ -531,19 +531,26 @@ def evaluate(node: dict, view: View) -> np.ndarray:
 
 
 def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
-    if rule.rule_type == "Variable Metadata Check":
-        cols = list(ds.frame.columns)
-        frame = pd.DataFrame({
-            "variable_name": cols,
-            "variable_label": [ds.labels.get(c, "") for c in cols],
-            "variable_data_type": [ds.types.get(c, "Char") for c in cols],
-            "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
-            "variable_order_number": [float(i + 1) for i in range(len(cols))]})
-    else:
-        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label]})
-        if "dataset_size" in repr(rule.check) + repr(rule.operations):     # measured only when asked for
-            frame["dataset_size"] = [ds.size]
-    return View(ds, frame, np.arange(len(frame)), study)
+    """One row per variable (Variable Metadata Check) or one row for the dataset; the frame is shared
+    by the dataset's metadata rules (operations add their columns to a rule's own copy)."""
+    sized = rule.rule_type != "Variable Metadata Check" and "dataset_size" in repr(rule.check) + repr(rule.operations)
+    key = ("metadata", ds.name, rule.rule_type == "Variable Metadata Check", sized)
+    if key not in study.merged:
+        if rule.rule_type == "Variable Metadata Check":
+            cols = list(ds.frame.columns)
+            frame = pd.DataFrame({
+                "variable_name": cols,
+                "variable_label": [ds.labels.get(c, "") for c in cols],
+                "variable_data_type": [ds.types.get(c, "Char") for c in cols],
+                "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
+                "variable_order_number": [float(i + 1) for i in range(len(cols))]})
+        else:
+            frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label]})
+            if sized:                                                   # measured only when asked for
+                frame["dataset_size"] = [ds.size]
+        study.merged[key] = (frame, Columns(frame))
+    frame, columns = study.merged[key]
+    return View(ds, frame, np.arange(len(frame)), study, columns=columns)
 
 
 def _base_view(ds: StudyDataset, study: StudyData) -> View:
@@ -568,10 +575,16 @@ def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
 
 def _value_frame(ds: StudyDataset, c: str, column: np.ndarray) -> pd.DataFrame:
     m = len(column)
-    return pd.DataFrame({"variable_name": np.repeat(c, m), "variable_value": column,
-                         "variable_data_type": np.repeat(ds.types.get(c, "Char"), m),
-                         "variable_label": np.repeat(ds.labels.get(c, ""), m),
-                         "dataset_name": np.repeat(ds.name, m), "dataset_label": np.repeat(ds.label, m)})
+    return pd.DataFrame({"variable_name": _repeated(c, m), "variable_value": column,
+                         "variable_data_type": _repeated(ds.types.get(c, "Char"), m),
+                         "variable_label": _repeated(ds.labels.get(c, ""), m),
+                         "dataset_name": _repeated(ds.name, m), "dataset_label": _repeated(ds.label, m)})
+
+
+def _repeated(text: str, m: int) -> pd.Series:
+    """`text` m times as the column a frame makes of np.repeat(text, m), without checking each copy."""
+    one = pd.Series(np.repeat(text, 1))
+    return pd.Series(one.array.take(np.zeros(m, dtype=np.intp)), dtype=one.dtype)
 
 
 def _value_view(ds: StudyDataset, c: str, study: StudyData) -> tuple[np.ndarray, View]:
