@@ -102,6 +102,8 @@ def _eq_values(t: pd.Series, c: Any, *, type_insensitive: bool, case_insensitive
         cl = str(c).lower()
         return per_value(t.astype(object), lambda u: np.array([isinstance(x, str) and x.lower() == cl for x in u],
                                                               dtype=bool))
+    if isinstance(c, str):               # each distinct value compared once
+        return per_value(t, lambda u: np.array([x == c for x in u], dtype=bool))
     return (t.astype(object).to_numpy() == c).astype(bool)
 
 
