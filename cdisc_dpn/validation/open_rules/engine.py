@@ -271,13 +271,8 @@ class _KeyedJoin(Columns):
                 if pd.api.types.is_numeric_dtype(a.dtype) != pd.api.types.is_numeric_dtype(b.dtype):
                     left[f"__l{i}"] = converted[lk] = map_distinct(a, text_of)
                     right[f"__r{i}"] = map_distinct(b, text_of)
-            with warnings.catch_warnings():          # int/float key columns: values compare numerically
-                warnings.simplefilter("ignore", UserWarning)
-                joined = left.merge(right, how=m.get("Join Type") or "inner",
-                                    left_on=[f"__l{i}" for i in range(len(left_keys))],
-                                    right_on=[f"__r{i}" for i in range(len(right_keys))])
-            lp = joined["__lp"].to_numpy()
-            rp = joined["__rp"].to_numpy(dtype=float, na_value=np.nan)
+            shared = plan.get(left_keys[0]) if len(left_keys) == 1 and not converted else left["__l0"]
+            lp, rp = _matches(left, right, len(left_keys), m.get("Join Type") or "inner", shared)
             positions = [pos[lp] for pos in positions]
             for lk, values in converted.items():       # the merged frame holds the converted key
                 sources.append(pd.DataFrame({lk: values}))
@@ -288,7 +283,7 @@ class _KeyedJoin(Columns):
             src = len(sources) - 1
             columns = columns + [(renamed[c], src, c, c) for c in other.columns if c not in right_keys] + \
                 [(c, src, c, c) for c in other.columns if c not in right_keys and c not in where]
-            n = len(joined)
+            n = len(lp)
         return cls(sources, positions, columns, view.columns)
 
 
@@ -390,6 +385,36 @@ def _join(view: View, rule: OpenRule, needed: frozenset[str] | None = None
         frame = frame.drop(columns=rk)
     frame = frame.reset_index(drop=True)
     return frame.drop(columns="__row"), frame["__row"].to_numpy(), view.wildcard
+
+
+def _matches(left: pd.DataFrame, right: pd.DataFrame, keys: int, how: str,
+             key: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(left row, right row or NaN) of each row the merge of the key frames gives, in its order. One
+    key variable (`key`, left's __l0 as a shared column when it is one): its distinct values are
+    merged, then each left row takes its value's matches."""
+    left_on, right_on = [f"__l{i}" for i in range(keys)], [f"__r{i}" for i in range(keys)]
+    key = key if keys == 1 else None
+    distinct = None
+    if key is not None:
+        col = column_of(key)
+        distinct = col.distinct(key) if col is not None else Distinct.of(key)
+    with warnings.catch_warnings():          # int/float key columns: values compare numerically
+        warnings.simplefilter("ignore", UserWarning)
+        if distinct is None:
+            joined = left.merge(right, how=how, left_on=left_on, right_on=right_on)
+            return joined["__lp"].to_numpy(), joined["__rp"].to_numpy(dtype=float, na_value=np.nan)
+        values = pd.DataFrame({"__l0": pd.Series(distinct.uniques, dtype=key.dtype),
+                               "__u": np.arange(len(distinct.uniques))})
+        joined = values.merge(right, how=how, left_on=left_on, right_on=right_on)
+    u = joined["__u"].to_numpy()
+    order = np.argsort(u, kind="stable")
+    matched = joined["__rp"].to_numpy(dtype=float, na_value=np.nan)[order]
+    counts = np.bincount(u, minlength=len(distinct.uniques))
+    starts = np.cumsum(counts) - counts
+    per_row = counts[distinct.codes]
+    lp = np.repeat(np.arange(len(key)), per_row)
+    first = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return lp, matched[np.repeat(starts[distinct.codes], per_row) + np.arange(len(lp)) - first]
 
 
 def _child_applies(ds: StudyDataset, name: str) -> bool:
