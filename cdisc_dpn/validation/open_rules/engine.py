@@ -3,6 +3,12 @@
 Every (rule, dataset) pair ends in one of: hits (possibly none), skipped with the reason (a
 variable the check needs is absent, as CORE does), or an error with its message. Nothing is
 dropped silently: callers count skips and errors beside the hits.
+
+Cost grows with distinct values, not rows: run_rules takes one dataset at a time and runs every rule
+on it; what the rules share there (each column's codes into its distinct values and what is worked
+out from them, keyed joins as row positions, value-check views, metadata views) lives in
+study.merged until the dataset is done, then is dropped. A joined column takes its source column's
+distinct values with its rows, so nothing is factorized twice.
 """
 from __future__ import annotations
 
