@@ -3,6 +3,12 @@
 Every (rule, dataset) pair ends in one of: hits (possibly none), skipped with the reason (a
 variable the check needs is absent, as CORE does), or an error with its message. Nothing is
 dropped silently: callers count skips and errors beside the hits.
+
+Cost grows with distinct values, not rows: run_rules takes one dataset at a time and runs every rule
+on it; what the rules share there (each column's codes into its distinct values and what is worked
+out from them, keyed joins as row positions, value-check views, metadata views) lives in
+study.merged until the dataset is done, then is dropped. A joined column takes its source column's
+distinct values with its rows, so nothing is factorized twice.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ from cdisc_dpn.validation.open_rules.operations import OPERATIONS
 from cdisc_dpn.validation.open_rules.operators import OPERATORS
 from cdisc_dpn.validation.open_rules.rulebook import OpenRule
 from cdisc_dpn.validation.open_rules.study import StudyData, StudyDataset
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, map_distinct, text_of
+from cdisc_dpn.validation.open_rules.view import (Absent, Columns, Distinct, RuleNotApplicable, View, column_of,
+                                                  map_distinct, share, text_of)
 
 RULE_TYPES = ("Record Data", "Dataset Metadata Check", "Variable Metadata Check", "Domain Presence Check",
               "Value Check with Variable Metadata", "Value Check with Dataset Metadata")
@@ -115,24 +122,175 @@ def _supp_wide(parent: pd.DataFrame, supp: pd.DataFrame) -> pd.DataFrame:
 
 
 def _merge(view: View, rule: OpenRule) -> View:
-    """The view joined with the rule's Match Datasets; many rules share a join (DM on USUBJID), so
-    the result is kept per study for the (dataset, Match Datasets) pair."""
+    """The view joined with the rule's Match Datasets. Many rules share a join (DM on USUBJID): plain
+    keyed joins are kept per (dataset, Match Datasets) as row positions, each rule taking only the
+    columns it names; other joins are kept per study with the columns they carry."""
     needed = _referenced_columns(rule, view)
-    key = (view.ds.name, repr(rule.match_datasets), "**" in str(rule.check), needed)
+    if needed is not None:
+        key = ("keyed join", view.ds.name, repr(rule.match_datasets), "**" in str(rule.check))
+        plan = view.study.merged.get(key)
+        if plan is None:
+            try:
+                plan = _KeyedJoin.of(view, rule)
+            except (Absent, RuleNotApplicable) as exc:
+                plan = exc
+            view.study.merged[key] = plan
+        if isinstance(plan, Exception):
+            raise plan
+        if plan is not _NOT_KEYED:
+            return View(view.ds, plan.frame(needed), plan.rows, view.study, view.values, view.wildcard, plan)
+    key = (view.ds.name, _effective(rule, view.ds), "**" in str(rule.check), needed)
     cached = view.study.merged.get(key)
     if cached is None:
         if needed is not None:          # plain keyed joins: only the columns the rule names are carried
             view = View(view.ds, view.frame[[c for c in view.frame.columns if c in needed]], view.rows,
                         view.study, view.values, view.wildcard)
         try:
-            cached = _join(view, rule, needed)
+            frame, rows, wildcard = _join(view, rule, needed)
+            cached = (frame, rows, wildcard, Columns(frame))
         except (Absent, RuleNotApplicable) as exc:
             cached = exc
         view.study.merged[key] = cached
     if isinstance(cached, Exception):
         raise cached
-    frame, rows, wildcard = cached
-    return View(view.ds, frame, rows, view.study, view.values, wildcard)
+    frame, rows, wildcard, columns = cached
+    return View(view.ds, frame, rows, view.study, view.values, wildcard, columns)
+
+
+def _effective(rule: OpenRule, ds: StudyDataset) -> str:
+    """The rule's Match Datasets as they act on `ds` (Child entries naming another dataset do
+    nothing), so rules joining the same way share the join. A RELREC join keeps the key it had
+    (its columns depend on the check of the first rule that built it, see _join_related)."""
+    if any(str(m["Name"]).upper() == "RELREC" and not m.get("Keys") and not m.get("Child")
+           for m in rule.match_datasets):
+        return repr(rule.match_datasets)
+    return repr([m for m in rule.match_datasets if not m.get("Child") or _child_applies(ds, str(m["Name"]).upper())])
+
+
+_NOT_KEYED = object()
+
+
+class _KeyedJoin(Columns):
+    """Plain keyed Match Datasets (inner or left joins) as row positions into each joined frame; the
+    joined frame of a rule is taken from them, only the columns it names, each column taken once.
+    Same rows, order, columns and values as merging the frames (`_join`)."""
+
+    def __init__(self, sources: list[pd.DataFrame], positions: list[np.ndarray],
+                 columns: list[tuple[str, int, str, str]], base: Columns | None = None):
+        self.sources = sources              # the view's frame, converted key columns, each Match Dataset
+        self.positions = positions          # per source: its row for each joined row (-1: none)
+        self.order = columns                # (joined name, source, source column, name that `needed` filters)
+        self.where = {c[0]: c for c in columns}
+        self.base = base                    # the shared columns of the view's frame (source 0)
+        self._series = {}
+        self._distinct: dict[tuple[int, str], Distinct | None] = {}
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.positions[0]
+
+    def get(self, name: str) -> pd.Series:
+        s = self._series.get(name)
+        if s is None:
+            _, src, col, _ = self.where[name]
+            source = self.sources[src][col]
+            values = source.array if isinstance(source.dtype, pd.api.extensions.ExtensionDtype) else \
+                source.to_numpy()
+            pos = self.positions[src]
+            fill = bool((pos < 0).any())
+            taken = pd.api.extensions.take(values, pos, allow_fill=fill)
+            distinct = self._taken_distinct(src, col, source, pos, fill) if taken.dtype == source.dtype else None
+            s = self._series[name] = share(pd.Series(taken, name=name, dtype=taken.dtype, copy=False), distinct)
+        return s
+
+    def _taken_distinct(self, src: int, col: str, source: pd.Series, pos: np.ndarray, fill: bool) -> Distinct | None:
+        """The taken column's distinct values from its source's (no factorize of the joined rows):
+        taking rows keeps the values, a row without a match is NaN. Only where the null kept as the
+        one null value cannot differ (str and float columns, or no null at all)."""
+        if (src, col) not in self._distinct:
+            shared = self.base.get(col) if src == 0 and self.base is not None else None
+            if shared is not None:
+                self._distinct[(src, col)] = column_of(shared).distinct(shared)
+            else:
+                self._distinct[(src, col)] = Distinct.of(source)
+        d = self._distinct[(src, col)]
+        if d is None or (d.null.any() and not (isinstance(source.dtype, pd.StringDtype) or source.dtype == np.float64)):
+            return None
+        if not fill:
+            return Distinct(d.codes[pos], d.uniques, d.null)
+        nulls = np.flatnonzero(d.null)
+        uniques, null = d.uniques, d.null
+        if len(nulls):
+            if not isinstance(uniques[nulls[0]], float):
+                return None
+            fill_code = nulls[0]
+        else:
+            uniques = np.append(uniques, np.array([np.nan], dtype=object))
+            null = np.append(null, True)
+            fill_code = len(uniques) - 1
+        return Distinct(np.where(pos < 0, fill_code, d.codes[np.maximum(pos, 0)]), uniques, null)
+
+    def frame(self, needed: frozenset[str]) -> pd.DataFrame:
+        names = [c[0] for c in self.order if c[3] in needed]
+        return pd.DataFrame({n: self.get(n) for n in names}, columns=names, copy=False) if names else \
+            pd.DataFrame(index=pd.RangeIndex(len(self.rows)))
+
+    @classmethod
+    def of(cls, view: View, rule: OpenRule) -> "_KeyedJoin | object":
+        if any(m.get("Child") or not m.get("Keys") or (m.get("Join Type") or "inner") not in ("inner", "left")
+               for m in rule.match_datasets):
+            return _NOT_KEYED
+        sources = [view.frame]
+        positions = [np.asarray(view.rows)]
+        columns = [(c, 0, c, c) for c in view.frame.columns]
+        n = len(view.frame)
+        for m in rule.match_datasets:
+            name = str(m["Name"]).upper()
+            other = _match_frame(view.study, name)
+            left_keys, right_keys = [], []
+            for k in m.get("Keys") or []:
+                if isinstance(k, dict):
+                    left_keys.append(view.resolve(k["Left"]))
+                    right_keys.append(k["Right"])
+                else:
+                    left_keys.append(view.resolve(k))
+                    right_keys.append(k)
+            where = {c[0]: c for c in columns}
+            for k in left_keys:
+                if k not in where:
+                    raise Absent(k)
+            for k in right_keys:
+                if k not in other.columns:
+                    raise RuleNotApplicable(f"Match Datasets: {name} has no {k}")
+            renamed = {c: (f"__key_{c}" if c in right_keys else f"{name}.{c}") for c in other.columns}
+            added = [renamed[c] for c in other.columns if c not in right_keys] + \
+                [c for c in other.columns if c not in right_keys and c not in where]
+            if len(set(added)) != len(added) or set(added) & set(where) or len(set(right_keys)) != len(right_keys):
+                return _NOT_KEYED                 # names the merge would suffix: the general join
+            plan = cls(sources, positions, columns, view.columns)
+            left = pd.DataFrame({f"__l{i}": plan.get(k) for i, k in enumerate(left_keys)} | {"__lp": np.arange(n)})
+            right = pd.DataFrame({f"__r{i}": other[k] for i, k in enumerate(right_keys)} |
+                                 {"__rp": np.arange(len(other))})
+            converted = {}
+            for i, lk in enumerate(left_keys):
+                a, b = left[f"__l{i}"], right[f"__r{i}"]
+                if pd.api.types.is_numeric_dtype(a.dtype) != pd.api.types.is_numeric_dtype(b.dtype):
+                    left[f"__l{i}"] = converted[lk] = map_distinct(a, text_of)
+                    right[f"__r{i}"] = map_distinct(b, text_of)
+            shared = plan.get(left_keys[0]) if len(left_keys) == 1 and not converted else left["__l0"]
+            lp, rp = _matches(left, right, len(left_keys), m.get("Join Type") or "inner", shared)
+            positions = [pos[lp] for pos in positions]
+            for lk, values in converted.items():       # the merged frame holds the converted key
+                sources.append(pd.DataFrame({lk: values}))
+                positions.append(lp)
+                columns = [(c, len(sources) - 1, lk, c) if c == lk else (c, src, col, f) for c, src, col, f in columns]
+            sources.append(other)
+            positions.append(np.where(np.isnan(rp), -1, np.nan_to_num(rp, nan=-1)).astype(np.intp))
+            src = len(sources) - 1
+            columns = columns + [(renamed[c], src, c, c) for c in other.columns if c not in right_keys] + \
+                [(c, src, c, c) for c in other.columns if c not in right_keys and c not in where]
+            n = len(lp)
+        return cls(sources, positions, columns, view.columns)
 
 
 def _referenced_columns(rule: OpenRule, view: View) -> frozenset[str] | None:
@@ -235,6 +393,36 @@ def _join(view: View, rule: OpenRule, needed: frozenset[str] | None = None
     return frame.drop(columns="__row"), frame["__row"].to_numpy(), view.wildcard
 
 
+def _matches(left: pd.DataFrame, right: pd.DataFrame, keys: int, how: str,
+             key: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(left row, right row or NaN) of each row the merge of the key frames gives, in its order. One
+    key variable (`key`, left's __l0 as a shared column when it is one): its distinct values are
+    merged, then each left row takes its value's matches."""
+    left_on, right_on = [f"__l{i}" for i in range(keys)], [f"__r{i}" for i in range(keys)]
+    key = key if keys == 1 else None
+    distinct = None
+    if key is not None:
+        col = column_of(key)
+        distinct = col.distinct(key) if col is not None else Distinct.of(key)
+    with warnings.catch_warnings():          # int/float key columns: values compare numerically
+        warnings.simplefilter("ignore", UserWarning)
+        if distinct is None:
+            joined = left.merge(right, how=how, left_on=left_on, right_on=right_on)
+            return joined["__lp"].to_numpy(), joined["__rp"].to_numpy(dtype=float, na_value=np.nan)
+        values = pd.DataFrame({"__l0": pd.Series(distinct.uniques, dtype=key.dtype),
+                               "__u": np.arange(len(distinct.uniques))})
+        joined = values.merge(right, how=how, left_on=left_on, right_on=right_on)
+    u = joined["__u"].to_numpy()
+    order = np.argsort(u, kind="stable")
+    matched = joined["__rp"].to_numpy(dtype=float, na_value=np.nan)[order]
+    counts = np.bincount(u, minlength=len(distinct.uniques))
+    starts = np.cumsum(counts) - counts
+    per_row = counts[distinct.codes]
+    lp = np.repeat(np.arange(len(key)), per_row)
+    first = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return lp, matched[np.repeat(starts[distinct.codes], per_row) + np.arange(len(lp)) - first]
+
+
 def _child_applies(ds: StudyDataset, name: str) -> bool:
     """A `Child: true` entry names the child dataset (SUPP--, CO, RELREC) the rule is evaluated on."""
     return name == ds.name or (name == "SUPP--" and ds.name.startswith("SUPP"))
@@ -247,7 +435,7 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
     need = {"RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"}
     if not need <= set(frame.columns):
         raise Absent(sorted(need - set(frame.columns))[0])
-    rdomain = _text_key(frame["RDOMAIN"]).str.upper()
+    rdomain = map_distinct(frame["RDOMAIN"], lambda x: _text_value(x).upper())
     idvar = _text_key(frame["IDVAR"])
     idval = _text_key(frame["IDVARVAL"])
     parts = []
@@ -258,8 +446,8 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
             parts.append(child)
             continue
         cols = [c for c in parent.frame.columns if c not in child.columns or c == var]
-        right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]].copy()
-        right["__key"] = _text_key(right[var])
+        right = parent.frame[["USUBJID"] + [c for c in cols if c != "USUBJID"]]
+        right = right.assign(__key=_text_key(right[var]))
         right = right.drop_duplicates(["USUBJID", "__key"])
         if var in child.columns:
             right = right.drop(columns=[var])
@@ -270,9 +458,12 @@ def _join_parent(view: View, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).sort_index() if parts else frame
 
 
+def _text_value(x: Any) -> str:
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else text_of(x).strip()
+
+
 def _text_key(s: pd.Series) -> pd.Series:
-    return map_distinct(s, lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x))
-                        else text_of(x).strip())
+    return map_distinct(s, _text_value)
 
 
 def _join_related(view: View, frame: pd.DataFrame, wildcard: str, rule: OpenRule) -> pd.DataFrame:
@@ -371,19 +562,34 @@ def evaluate(node: dict, view: View) -> np.ndarray:
 
 
 def _metadata_view(rule: OpenRule, ds: StudyDataset, study: StudyData) -> View:
-    if rule.rule_type == "Variable Metadata Check":
-        cols = list(ds.frame.columns)
-        frame = pd.DataFrame({
-            "variable_name": cols,
-            "variable_label": [ds.labels.get(c, "") for c in cols],
-            "variable_data_type": [ds.types.get(c, "Char") for c in cols],
-            "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
-            "variable_order_number": [float(i + 1) for i in range(len(cols))]})
-    else:
-        frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label]})
-        if "dataset_size" in repr(rule.check) + repr(rule.operations):     # measured only when asked for
-            frame["dataset_size"] = [ds.size]
-    return View(ds, frame, np.arange(len(frame)), study)
+    """One row per variable (Variable Metadata Check) or one row for the dataset; the frame is shared
+    by the dataset's metadata rules (operations add their columns to a rule's own copy)."""
+    sized = rule.rule_type != "Variable Metadata Check" and "dataset_size" in repr(rule.check) + repr(rule.operations)
+    key = ("metadata", ds.name, rule.rule_type == "Variable Metadata Check", sized)
+    if key not in study.merged:
+        if rule.rule_type == "Variable Metadata Check":
+            cols = list(ds.frame.columns)
+            frame = pd.DataFrame({
+                "variable_name": cols,
+                "variable_label": [ds.labels.get(c, "") for c in cols],
+                "variable_data_type": [ds.types.get(c, "Char") for c in cols],
+                "variable_size": [float(ds.lengths[c]) if c in ds.lengths else np.nan for c in cols],
+                "variable_order_number": [float(i + 1) for i in range(len(cols))]})
+        else:
+            frame = pd.DataFrame({"dataset_name": [ds.name], "dataset_label": [ds.label]})
+            if sized:                                                   # measured only when asked for
+                frame["dataset_size"] = [ds.size]
+        study.merged[key] = (frame, Columns(frame))
+    frame, columns = study.merged[key]
+    return View(ds, frame, np.arange(len(frame)), study, columns=columns)
+
+
+def _base_view(ds: StudyDataset, study: StudyData) -> View:
+    """The dataset's own records; its columns are shared by every rule run on it."""
+    key = ("columns", ds.name)
+    if key not in study.merged:
+        study.merged[key] = Columns(ds.frame)
+    return View(ds, ds.frame, np.arange(len(ds.frame)), study, columns=study.merged[key])
 
 
 def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
@@ -398,12 +604,46 @@ def _outputs(rule: OpenRule, view: View, i: int) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _value_frame(ds: StudyDataset, c: str, column: np.ndarray) -> pd.DataFrame:
+    m = len(column)
+    return pd.DataFrame({"variable_name": _repeated(c, m), "variable_value": column,
+                         "variable_data_type": _repeated(ds.types.get(c, "Char"), m),
+                         "variable_label": _repeated(ds.labels.get(c, ""), m),
+                         "dataset_name": _repeated(ds.name, m), "dataset_label": _repeated(ds.label, m)})
+
+
+def _repeated(text: str, m: int) -> pd.Series:
+    """`text` m times as the column a frame makes of np.repeat(text, m), without checking each copy."""
+    one = pd.Series(np.repeat(text, 1))
+    return pd.Series(one.array.take(np.zeros(m, dtype=np.intp)), dtype=one.dtype)
+
+
+def _value_view(ds: StudyDataset, c: str, study: StudyData) -> tuple[np.ndarray, View]:
+    """One row per distinct value of variable `c` (codes: each record's row), shared by the value-check
+    rules run on the dataset, so each works out what it needs of a value once."""
+    key = ("distinct values", ds.name, c)
+    if key not in study.merged:
+        shared = _base_view(ds, study).column(c)
+        d = column_of(shared).distinct(shared)
+        if d is None:
+            codes, uniques = pd.factorize(ds.frame[c], use_na_sentinel=False)
+        else:
+            codes, uniques = d.codes, d.uniques
+        column = np.asarray(uniques, dtype=object if ds.types.get(c) != "Num" else float)
+        frame = _value_frame(ds, c, column)
+        columns = Columns(frame)
+        values = frame["variable_value"].to_numpy(dtype=object)       # one row per value already
+        columns.know("variable_value", Distinct(np.arange(len(frame)), values, pd.isna(values).astype(bool)))
+        study.merged[key] = (codes, View(ds, frame, np.arange(len(frame)), study, columns=columns))
+    return study.merged[key]
+
+
 def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]:
     """Value checks with metadata: the check sees one (record, variable) pair per row, evaluated one
     variable at a time (columns in, mask out), so no long table of every value is built."""
     n = len(ds.frame)
-    values: dict[str, Any] = {}
-    base = View(ds, ds.frame, np.arange(n), study, values)
+    base = _base_view(ds, study)
+    values = base.values
     for op in rule.operations:
         result = OPERATIONS[op["operator"]](base, op)
         values[op["id"]] = list(result) if isinstance(result, pd.Series) else result
@@ -411,19 +651,11 @@ def _value_checks(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hi
     flagged: dict[int, tuple] = {}
     for c in ds.frame.columns:
         if per_value:      # each distinct value once: the check reads nothing but the value and metadata
-            key = ("distinct values", ds.name, c)                    # shared by the value-check rules
-            if key not in study.merged:
-                codes, uniques = pd.factorize(ds.frame[c], use_na_sentinel=False)
-                study.merged[key] = (codes, np.asarray(uniques, dtype=object if ds.types.get(c) != "Num" else float))
-            codes, column = study.merged[key]
+            codes, view = _value_view(ds, c, study)
+            view = View(ds, view.frame, view.rows, study, values, columns=view.columns)
         else:
             codes, column = np.arange(n), ds.frame[c].to_numpy()
-        m = len(column)
-        frame = pd.DataFrame({"variable_name": np.repeat(c, m), "variable_value": column,
-                              "variable_data_type": np.repeat(ds.types.get(c, "Char"), m),
-                              "variable_label": np.repeat(ds.labels.get(c, ""), m),
-                              "dataset_name": np.repeat(ds.name, m), "dataset_label": np.repeat(ds.label, m)})
-        view = View(ds, frame, np.arange(m), study, values)
+            view = View(ds, _value_frame(ds, c, column), np.arange(n), study, values)
         try:
             mask = evaluate(rule.check, view)
         except Absent:
@@ -446,7 +678,7 @@ def run_rule_on(rule: OpenRule, ds: StudyDataset, study: StudyData) -> list[Hit]
     if rule.rule_type in ("Dataset Metadata Check", "Variable Metadata Check"):
         view = _metadata_view(rule, ds, study)
     else:
-        view = View(ds, ds.frame, np.arange(len(ds.frame)), study)
+        view = _base_view(ds, study)
         if rule.match_datasets:
             view = _merge(view, rule)
     for op in rule.operations:
@@ -475,38 +707,59 @@ def run_rule(rule: OpenRule, study: StudyData) -> RuleRun:
     if rule.unsupported:
         return RuleRun(rule, "unsupported", rule.unsupported)
     if rule.rule_type == "Domain Presence Check":
-        ds = StudyDataset("STUDY", pd.DataFrame({"__": [0]}))
-        try:
-            mask = evaluate(rule.check, View(ds, ds.frame, np.array([-1]), study))
-        except Absent as exc:
-            return RuleRun(rule, "ran", skipped={"STUDY": f"{exc.name} not present"})
-        run = RuleRun(rule, "ran", datasets=["STUDY"])
-        if mask.any():
-            run.hits.append(Hit(rule.id, "STUDY", None, ()))
-        return run
+        return _presence_run(rule, study)
     run = RuleRun(rule, "ran")
     for name in sorted(study.datasets):
-        ds = study.datasets[name]
-        if not in_scope(rule, ds):
-            continue
-        try:
-            hits = run_rule_on(rule, ds, study)
-        except Absent as exc:
-            run.skipped[name] = f"variable {exc.name} not in the dataset"
-            continue
-        except RuleNotApplicable as exc:
-            run.skipped[name] = str(exc)
-            continue
-        except Exception as exc:        # an engine defect must surface as a reported error, not a traceback
-            run.errors[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        run.datasets.append(name)
-        run.hits.extend(hits)
+        _run_on(run, study.datasets[name], study)
     return run
 
 
+def _presence_run(rule: OpenRule, study: StudyData) -> RuleRun:
+    ds = StudyDataset("STUDY", pd.DataFrame({"__": [0]}))
+    try:
+        mask = evaluate(rule.check, View(ds, ds.frame, np.array([-1]), study))
+    except Absent as exc:
+        return RuleRun(rule, "ran", skipped={"STUDY": f"{exc.name} not present"})
+    run = RuleRun(rule, "ran", datasets=["STUDY"])
+    if mask.any():
+        run.hits.append(Hit(rule.id, "STUDY", None, ()))
+    return run
+
+
+def _run_on(run: RuleRun, ds: StudyDataset, study: StudyData) -> None:
+    """One rule on one dataset in scope: its hits, or why it was skipped, or the engine error."""
+    rule, name = run.rule, ds.name
+    if not in_scope(rule, ds):
+        return
+    try:
+        hits = run_rule_on(rule, ds, study)
+    except Absent as exc:
+        run.skipped[name] = f"variable {exc.name} not in the dataset"
+        return
+    except RuleNotApplicable as exc:
+        run.skipped[name] = str(exc)
+        return
+    except Exception as exc:        # an engine defect must surface as a reported error, not a traceback
+        run.errors[name] = f"{type(exc).__name__}: {exc}"
+        return
+    run.datasets.append(name)
+    run.hits.extend(hits)
+
+
 def run_rules(rules: list[OpenRule], study: StudyData) -> list[RuleRun]:
-    return [run_rule(r, study) for r in rules]
+    """Every rule on the study, one dataset at a time: the work rules share on a dataset (its columns'
+    distinct values, joins) is kept while its rules run and dropped when they are done. Same runs as
+    run_rule one rule at a time."""
+    runs = [RuleRun(r, "unsupported", r.unsupported) if r.unsupported else
+            _presence_run(r, study) if r.rule_type == "Domain Presence Check" else RuleRun(r, "ran") for r in rules]
+    per_dataset = [run for run in runs if run.status == "ran" and run.rule.rule_type != "Domain Presence Check"]
+    for name in sorted(study.datasets):
+        ds = study.datasets[name]
+        for run in per_dataset:
+            _run_on(run, ds, study)
+        for key in [k for k in study.merged if k[1] == name or k[0] == name]:
+            del study.merged[key]
+    return runs
 
 
 def message_of(rule: OpenRule, hit: Hit) -> str:

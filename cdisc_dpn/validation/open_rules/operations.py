@@ -12,7 +12,8 @@ import pandas as pd
 
 from cdisc_dpn.standards.sdtmig import load_sdtmig
 from cdisc_dpn.validation.open_rules.operators import date_key
-from cdisc_dpn.validation.open_rules.view import Absent, RuleNotApplicable, View, is_empty, map_distinct
+from cdisc_dpn.validation.open_rules.view import (Absent, RuleNotApplicable, View, column_of, derived, is_empty,
+                                                  map_distinct)
 
 Operation = Callable[[View, dict], Any]
 OPERATIONS: dict[str, Operation] = {}
@@ -51,11 +52,15 @@ def _per_group(view: View, op: dict, series_by_group: pd.Series, fill: Any = np.
     for g in group:
         if g not in view.frame.columns:
             raise Absent(g)
-    keys = view.frame[group].astype(object)
     result = series_by_group.rename("__value").reset_index()
     result[group] = result[group].astype(object)
-    joined = keys.merge(result, how="left", on=group)
-    out = joined["__value"]
+    shared = view.real_column(group[0]) if len(group) == 1 else None
+    distinct = column_of(shared).distinct(shared) if column_of(shared) is not None else None
+    if distinct is not None:          # one group variable: its distinct values joined, spread to the rows
+        keys = pd.DataFrame({group[0]: pd.Series(distinct.uniques, dtype=object)})
+        out = keys.merge(result, how="left", on=group)["__value"].take(distinct.codes)
+    else:
+        out = view.frame[group].astype(object).merge(result, how="left", on=group)["__value"]
     out.index = view.frame.index
     if not isinstance(fill, float) or not np.isnan(fill):
         out = out.where(out.notna(), fill)
@@ -74,8 +79,14 @@ def _distinct(view: View, op: dict) -> Any:
     keep = ~is_empty(col)
     if op.get("group"):
         group = [view.resolve(g) for g in op["group"]]
-        sub = frame.loc[keep, group + [name]]
-        sets = sub.groupby(group, dropna=False)[name].agg(lambda s: frozenset(s))
+        key = ("distinct sets", str(op.get("domain") or "").upper(), name, tuple(group),
+               repr(sorted((view.resolve(k), repr(v)) for k, v in (op.get("filter") or {}).items())))
+        sets = view.study.merged.get(key) if op.get("domain") else None    # another domain: same for every view
+        if sets is None:
+            sub = frame.loc[keep, group + [name]]
+            sets = sub.groupby(group, dropna=False)[name].agg(lambda s: frozenset(s))
+            if op.get("domain"):
+                view.study.merged[key] = sets
         return _per_group(view, op, sets, frozenset())
     return list(pd.unique(col[keep]))
 
@@ -116,12 +127,12 @@ def _record_count(view: View, op: dict) -> Any:
     if not op.get("domain") and op.get("group") and not op.get("filter"):
         # records of the view's own dataset sharing the row's group values (a regex trims values
         # first, e.g. datetimes to their date); a $list in `group` stands for its variables
-        from cdisc_dpn.validation.open_rules.operators import _columns, _group_keys
+        from cdisc_dpn.validation.open_rules.operators import _columns, _group_codes
 
         cols = _columns(view, list(op["group"]))
         if not cols:
             raise Absent(view.resolve(op["group"][0]))
-        keys = _group_keys(view.frame, cols, op.get("regex"))
+        keys = _group_codes(view, cols, op.get("regex"))
         return keys.groupby(cols, sort=False, dropna=False)[cols[0]].transform("size").astype(float)
     if op.get("regex"):
         raise RuleNotApplicable("record_count with regex on another dataset is not implemented")
@@ -143,10 +154,25 @@ def _dy(view: View, op: dict) -> pd.Series:
     for c in (name, "RFSTDTC"):
         if c not in view.frame.columns:
             raise Absent(c)
-    d = pd.to_datetime(view.frame[name].astype(str).str[:10], format="%Y-%m-%d", errors="coerce")
-    r = pd.to_datetime(view.frame["RFSTDTC"].astype(str).str[:10], format="%Y-%m-%d", errors="coerce")
+    d, r = _calendar_day(view.real_column(name)), _calendar_day(view.real_column("RFSTDTC"))
     days = (d - r).dt.days
     return (days + (days >= 0)).astype(float)
+
+
+def _calendar_day(s: pd.Series) -> pd.Series:
+    """The date of each value's first 10 characters (NaT when not YYYY-MM-DD), parsed once per
+    distinct value of a shared column."""
+    def parse(values: pd.Series) -> pd.Series:
+        return pd.to_datetime(values.astype(str).str[:10], format="%Y-%m-%d", errors="coerce")
+    col = column_of(s)
+    distinct = col.distinct(s) if col is not None else None
+    if distinct is None:
+        return parse(s)
+
+    def make() -> pd.Series:
+        days = parse(pd.Series(distinct.uniques, dtype=s.dtype))
+        return pd.Series(days.to_numpy()[distinct.codes], index=s.index, name=s.name)
+    return derived(s, "calendar day", make)
 
 
 @operation("study_domains")

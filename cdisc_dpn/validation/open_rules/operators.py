@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.validation.open_rules.view import (Absent, View, as_text, is_empty, map_distinct, norm_text,
-                                                  per_value, text_of)
+                                                  per_distinct, per_value, text_of)
 
 Operator = Callable[[View, dict], np.ndarray]
 OPERATORS: dict[str, Operator] = {}
@@ -102,6 +102,8 @@ def _eq_values(t: pd.Series, c: Any, *, type_insensitive: bool, case_insensitive
         cl = str(c).lower()
         return per_value(t.astype(object), lambda u: np.array([isinstance(x, str) and x.lower() == cl for x in u],
                                                               dtype=bool))
+    if isinstance(c, str):               # each distinct value compared once
+        return per_value(t, lambda u: np.array([x == c for x in u], dtype=bool))
     return (t.astype(object).to_numpy() == c).astype(bool)
 
 
@@ -175,11 +177,34 @@ OPERATORS["greater_than_or_equal_to"] = _numeric_compare(np.greater_equal)
 
 
 # ----------------------------------------------------------------------------- sets
+_COLLECTIONS = (list, set, tuple, frozenset)
+
+
+def _collections(c: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct collections) when every value of `c` is a collection (a grouped operation's
+    result per row), else None. Equal collections share a code."""
+    if not len(c) or not isinstance(c.iloc[0], _COLLECTIONS):
+        return None
+    try:
+        codes, uniques = pd.factorize(c.to_numpy(dtype=object), use_na_sentinel=False)
+    except TypeError:                                    # lists or sets: one code per object
+        if not c.map(lambda x: isinstance(x, _COLLECTIONS)).all():
+            return None
+        codes, _ = pd.factorize(c.map(id))
+        firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
+        uniques = np.empty(len(firsts), dtype=object)
+        uniques[:] = [c.iloc[int(i)] for i in firsts.to_numpy()]
+        return codes, uniques
+    if not all(isinstance(x, _COLLECTIONS) for x in uniques):
+        return None
+    return codes, uniques
+
+
 def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarray:
     if isinstance(c, pd.Series):
-        if len(c) and isinstance(c.iloc[0], (list, set, tuple, frozenset)) and \
-                c.map(lambda x: isinstance(x, (list, set, tuple, frozenset))).all():
-            return _contained_per_row(t, c, case_insensitive)
+        per_row = _collections(c)
+        if per_row is not None:
+            return _contained_per_row(t, *per_row, case_insensitive)
         c = list(pd.unique(c.dropna()))
     if isinstance(c, str):
         c = [c]
@@ -192,22 +217,21 @@ def _contained(t: pd.Series, c: Any, case_insensitive: bool = False) -> np.ndarr
     texts = {text_of(v) for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))}
     if case_insensitive:
         texts = {v.lower() for v in texts}
-        return per_value(t.astype(object), lambda u: np.array([isinstance(x, str) and x.lower() in texts for x in u],
-                                                              dtype=bool))
-    return per_value(t.astype(object), lambda u: np.array([text_of(x) in texts for x in u], dtype=bool))
+        return per_value(t, lambda u: np.array([isinstance(x, str) and x.lower() in texts for x in u], dtype=bool))
+    return per_value(t, lambda u: np.array([text_of(x) in texts for x in u], dtype=bool))
 
 
-def _contained_per_row(t: pd.Series, c: pd.Series, case_insensitive: bool) -> np.ndarray:
-    """Membership in per-row collections (grouped operation results): the distinct collections are
-    unpacked into a (collection, value) table once and joined to the rows."""
+def _contained_per_row(t: pd.Series, codes: np.ndarray, collections: np.ndarray, case_insensitive: bool) -> np.ndarray:
+    """Membership in per-row collections (grouped operation results): each row's value and collection
+    as a pair of codes, looked up among the (collection, member) pairs of the distinct collections."""
     texts = map_distinct(as_text(t), lambda x: x.lower() if case_insensitive and isinstance(x, str) else x)
-    codes, _ = pd.factorize(c.map(id))
-    firsts = pd.Series(np.arange(len(c))).groupby(codes).first()
-    items = [(code, text_of(v).lower() if case_insensitive else text_of(v))
-             for code, i in firsts.items() for v in c.iloc[int(i)]]
-    table = pd.DataFrame(items, columns=["code", "t"]).drop_duplicates().assign(hit=True)
-    rows = pd.DataFrame({"code": codes, "t": texts.to_numpy(dtype=object)})
-    return rows.merge(table, how="left", on=["code", "t"])["hit"].fillna(False).to_numpy(dtype=bool)
+    t_codes, t_uniques = pd.factorize(texts.to_numpy(dtype=object), use_na_sentinel=True)
+    position = {v: i for i, v in enumerate(t_uniques)}
+    m = max(len(t_uniques), 1)
+    pairs = {code * m + position[text] for code, members in enumerate(collections) for v in members
+             if (text := text_of(v).lower() if case_insensitive else text_of(v)) in position}
+    keys = codes.astype(np.int64) * m + t_codes
+    return (t_codes >= 0) & np.isin(keys, np.fromiter(pairs, dtype=np.int64, count=len(pairs)))
 
 
 @operator("is_contained_by")
@@ -441,22 +465,84 @@ def date_key(x: Any, component: str | None) -> Any:
     return tuple(v if v is not None else (1 if i in (1, 2) else 0) for i, v in enumerate(p))
 
 
+_NOT_A_DATE = (-2,) * 6
+
+
+def _parts_table(values: np.ndarray, known: dict[str, tuple] | None = None) -> np.ndarray:
+    """One row per value: its six date parts (-1 where absent); all -2 when it is not a date.
+    `known`: parts of text already parsed (a dataset's dates recur in its joins)."""
+    known = {} if known is None else known
+    rows = []
+    for x in values:
+        if isinstance(x, str):
+            row = known.get(x)
+            if row is None:
+                row = known[x] = _common_date(x) or _parts_row(_date_parts(x))
+        else:
+            row = _NOT_A_DATE
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(len(values), 6)
+
+
+def _parts_row(p: tuple | None) -> tuple:
+    return _NOT_A_DATE if p is None else tuple(-1 if v is None else v for v in p)
+
+
+def _common_date(x: str) -> tuple | None:
+    """YYYY-MM-DD and YYYY-MM-DDThh:mm in ASCII digits without the regex (same parts as _date_parts);
+    None for any other text."""
+    n = len(x)
+    if n not in (10, 16) or x[4] != "-" or x[7] != "-":
+        return None
+    digits = x[:4] + x[5:7] + x[8:10]
+    if n == 16:
+        if x[10] != "T" or x[13] != ":":
+            return None
+        digits += x[11:13] + x[14:16]
+    if not (digits.isascii() and digits.isdecimal()):
+        return None
+    if n == 10:
+        return int(x[:4]), int(x[5:7]), int(x[8:10]), -1, -1, -1
+    return int(x[:4]), int(x[5:7]), int(x[8:10]), int(x[11:13]), int(x[14:16]), -1
+
+
+def _known_dates(view: View) -> dict[str, tuple]:
+    return view.study.merged.setdefault(("date parts", view.ds.name), {})
+
+
+def _date_keys(s: pd.Series, component: str | None, known: dict[str, tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: date_key as an integer (parts in fixed decimal places, so integer order is date_key's
+    tuple order) and whether there is one; the parts are found once per distinct value of a column."""
+    codes, parts = per_distinct(s, "date parts", lambda u: _parts_table(u, known))
+    if component in _COMPONENTS:
+        key = parts[:, _COMPONENTS.index(component)]
+        ok = key >= 0
+    else:
+        ok = parts[:, 0] >= 0
+        filled = np.where(parts < 0, np.array([0, 1, 1, 0, 0, 0]), parts)
+        key = filled @ np.array([10 ** 10, 10 ** 8, 10 ** 6, 10 ** 4, 10 ** 2, 1], dtype=np.int64)
+    return key[codes], ok[codes]
+
+
 def _date_compare(op: Callable) -> Operator:
-    """Compare ISO 8601 dates (or one component of them); each distinct (target, comparator) pair once."""
+    """Compare ISO 8601 dates (or one component of them): each side's distinct values parsed once."""
     def compare(view: View, node: dict) -> np.ndarray:
         comp = node.get("date_component")
         t = as_text(_target(view, node))
         c = _comparator(view, node)
-        c = as_text(c) if isinstance(c, pd.Series) else pd.Series([text_of(c)] * view.n, index=t.index, dtype=object)
-        pairs = pd.DataFrame({"a": t.astype(object), "b": c.astype(object)}).fillna("")
-        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
-        res = np.array([_date_test(date_key(a, comp), date_key(b, comp), op) for a, b in uniques], dtype=bool)
-        return res[codes] if len(codes) else np.zeros(0, dtype=bool)
+        known = _known_dates(view)
+        a, a_ok = _date_keys(t, comp, known)          # nulls, like any value that is not a date, never compare
+        if isinstance(c, pd.Series):
+            b, b_ok = _date_keys(as_text(c), comp, known)
+        else:
+            single = date_key(text_of(c), comp)
+            if single is None:
+                return np.zeros(view.n, dtype=bool)
+            b_ok = np.ones(view.n, dtype=bool)
+            b = np.full(view.n, single if comp in _COMPONENTS else
+                        sum(v * 10 ** (10 - 2 * i) for i, v in enumerate(single)), dtype=np.int64)
+        return np.asarray(op(a, b), dtype=bool) & a_ok & b_ok
     return compare
-
-
-def _date_test(a: Any, b: Any, op: Callable) -> bool:
-    return a is not None and b is not None and op(a, b)
 
 
 OPERATORS["date_equal_to"] = _date_compare(_op.eq)
@@ -469,9 +555,9 @@ OPERATORS["date_greater_than_or_equal_to"] = _date_compare(_op.ge)
 
 @operator("is_complete_date")
 def _is_complete_date(view: View, node: dict) -> np.ndarray:
-    def complete(u: np.ndarray) -> np.ndarray:
-        return np.array([(p := _date_parts(x)) is not None and p[2] is not None for x in u], dtype=bool)
-    return per_value(as_text(_target(view, node)), complete)
+    known = _known_dates(view)
+    codes, parts = per_distinct(as_text(_target(view, node)), "date parts", lambda u: _parts_table(u, known))
+    return (parts[:, 2] >= 0)[codes]
 
 
 _negate("is_incomplete_date", "is_complete_date")
@@ -553,13 +639,44 @@ def _group_keys(frame: pd.DataFrame, cols: list[str], regex: str | None = None) 
     return sub
 
 
+def _key_values(uniques: np.ndarray, pattern: "re.Pattern | None") -> np.ndarray:
+    """_group_keys's value for each distinct value: nulls as one value, the regex's match when the
+    column's first value matches it, numbers as text."""
+    keys = np.empty(len(uniques), dtype=object)
+    keys[:] = ["\0null" if pd.isna(u) is True else u for u in uniques]
+    if pattern is not None:
+        first = next((k for k in keys if not (isinstance(k, str) and k == "\0null")), None)
+        if isinstance(first, str) and pattern.match(first):
+            keys[:] = [(m.group(0) if (m := pattern.match(k)) else k) if isinstance(k, str) and k != "\0null" else k
+                       for k in keys]
+    keys[:] = [text_of(k) if isinstance(k, float) else k for k in keys]
+    return pd.factorize(keys)[0]
+
+
+def _group_codes(view: View, cols: list[str], regex: str | None = None) -> pd.DataFrame:
+    """The grouping of _group_keys as integer codes (equal codes: equal keys), worked out on each
+    column's distinct values (kept with a shared column), so grouping runs on integers."""
+    if len(set(cols)) != len(cols):
+        return _group_keys(view.frame, cols, regex)
+    pattern = re.compile(regex) if regex else None
+    out = {}
+    for c in cols:
+        s = view.real_column(c)
+        try:
+            codes, keys = per_distinct(s, f"group key {regex!r}", lambda u: _key_values(u, pattern))
+        except TypeError:
+            return _group_keys(view.frame, cols, regex)
+        out[c] = keys[codes]
+    return pd.DataFrame(out, index=view.frame.index)
+
+
 @operator("is_unique_set")
 def _is_unique_set(view: View, node: dict) -> np.ndarray:
     cols = _columns(view, [node["name"]] + (node.get("value") if isinstance(node.get("value"), list)
                                             else ([node["value"]] if node.get("value") else [])))
     if not cols:
         raise Absent(view.resolve(node["name"]))
-    keys = _group_keys(view.frame, cols, node.get("regex"))
+    keys = _group_codes(view, cols, node.get("regex"))
     sizes = keys.groupby(cols, sort=False, dropna=False)[cols[0]].transform("size")
     return (sizes <= 1).to_numpy()
 
@@ -576,13 +693,13 @@ def _not_unique_relationship(view: View, node: dict) -> np.ndarray:
         if c not in view.frame.columns:
             raise Absent(c)
     frame = view.frame
-    t_null = is_empty(frame[t_name])
+    t_null = is_empty(view.real_column(t_name))
     c_null = np.zeros(view.n, dtype=bool)
     for c in c_names:
-        c_null |= is_empty(frame[c])
-    keys = _group_keys(frame, [t_name] + c_names)
+        c_null |= is_empty(view.real_column(c))
+    keys = _group_codes(view, [t_name] + c_names)
     t_key = keys[t_name]
-    c_key = keys[c_names].astype(str).agg("\x1f".join, axis=1) if len(c_names) > 1 else keys[c_names[0]]
+    c_key = keys.groupby(c_names, sort=False, dropna=False).ngroup() if len(c_names) > 1 else keys[c_names[0]]
     pairs = pd.DataFrame({"t": t_key, "c": c_key, "tn": t_null, "cn": c_null})
     # a non-null target mapping to >1 distinct comparator values (null counts as one), and vice versa
     t_multi = pairs[~pairs.tn].groupby("t")["c"].nunique()
@@ -601,7 +718,7 @@ def _inconsistent(view: View, node: dict) -> np.ndarray:
     if target not in view.frame.columns:
         raise Absent(target)
     groups = _columns(view, node.get("value"))
-    keys = _group_keys(view.frame, groups + [target])
+    keys = _group_codes(view, groups + [target])
     # every record of a group holding more than one value (null counts as a value), as the published
     # results of CORE-000612/000699 expect (docs/check_operator.md now describes flagging only the
     # minority records, which CORE-000142's results follow: the two cannot both pass)
@@ -615,7 +732,7 @@ def _multiple_rows(view: View, node: dict) -> np.ndarray:
     within = _columns(view, node.get("within"))
     if target not in view.frame.columns or not within:
         raise Absent(target)
-    keys = _group_keys(view.frame, within + [target])
+    keys = _group_codes(view, within + [target])
     sizes = keys.groupby(within + [target], dropna=False)[target].transform("size")
     return (sizes > int(node.get("value") or 1)).to_numpy()
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from cdisc_dpn.validation.open_rules.engine import RuleRun, run_rule
+from cdisc_dpn.validation.open_rules.engine import RuleRun, run_rules
 from cdisc_dpn.validation.open_rules.rulebook import RuleProblem, load_rulebook
 from cdisc_dpn.validation.open_rules.study import StudyData
 
@@ -52,7 +52,7 @@ def run_open_rules(config: OpenRulesConfig, study: StudyData) -> OpenRulesOutcom
     for rule_id in sorted(set(config.not_applicable) - known):     # a typo must not pass silently
         book.problems.append(RuleProblem(full.folder, rule_id, f"validation: not_applicable names {rule_id}, "
                                          f"which is not a rule of {full.folder}"))
-    runs, not_run = [], {}
+    runnable, not_run = [], {}
     for rule in book.rules:
         if rule.id in config.not_applicable:
             not_run[rule.id] = f"not applicable to this study: {config.not_applicable[rule.id]}"
@@ -61,5 +61,6 @@ def run_open_rules(config: OpenRulesConfig, study: StudyData) -> OpenRulesOutcom
         elif not rule.applies_to(study.product, study.version):
             not_run[rule.id] = f"does not apply to {study.product} {study.version}"
         else:
-            runs.append(run_rule(rule, study))
+            runnable.append(rule)
+    runs = run_rules(runnable, study)
     return OpenRulesOutcome(runs, list(book.problems), not_run, book.source, time.perf_counter() - started)

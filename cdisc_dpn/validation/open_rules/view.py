@@ -32,6 +32,7 @@ class View:
     study: StudyData
     values: dict[str, Any] = field(default_factory=dict)   # $id -> scalar / list (per-row results are columns)
     wildcard: tuple[str, str] | None = None                 # ("**", "FA") from Match Datasets
+    columns: "Columns | None" = None    # the frame's columns shared by every rule (None: a frame of its own)
 
     @property
     def n(self) -> int:
@@ -70,8 +71,15 @@ class View:
             raise Absent(name)
         real = self.resolve(name)
         if real in self.frame.columns:
-            return self.frame[real]
+            return self.real_column(real)
         raise Absent(real)
+
+    def real_column(self, real: str) -> pd.Series:
+        """The column as the Series every rule on this frame shares (so its distinct values are
+        worked out once), or the frame's own column for `$` results and frames of their own."""
+        if self.columns is None or real.startswith("$"):
+            return self.frame[real]
+        return self.columns.get(real)
 
     def operand(self, value: Any, literal: bool = False) -> Any:
         """A check's `value`: an operation result, a column of the view, or a literal (str, number, list)."""
@@ -85,7 +93,7 @@ class View:
             if not literal:
                 real = self.resolve(value)
                 if real in self.frame.columns:
-                    return self.frame[real]
+                    return self.real_column(real)
             return value
         if isinstance(value, list):
             out: list = []
@@ -101,10 +109,117 @@ class View:
         return value
 
 
+# ----------------------------------------------------------------------------- shared columns
+_CACHE = "_open_rules_column"          # attribute of a shared Series: its Column
+
+
+@dataclass
+class Distinct:
+    """A column's values as codes into its distinct values: pd.factorize of the column as objects,
+    nulls kept as one value (`null` marks it). Derived columns (as text) share the codes, so their
+    `uniques` may repeat a value; per-value work reads `uniques` and spreads the result by `codes`."""
+    codes: np.ndarray
+    uniques: np.ndarray                  # object
+    null: np.ndarray                     # bool per unique
+
+    @classmethod
+    def of(cls, s: pd.Series) -> "Distinct | None":
+        try:                             # str and float columns factorize as they are (same codes, faster)
+            codes, uniques = pd.factorize(s if isinstance(s.dtype, pd.StringDtype) or s.dtype == np.float64
+                                          else s.astype(object), use_na_sentinel=False)
+        except TypeError:                # unhashable values (lists)
+            return None
+        u = np.empty(len(uniques), dtype=object)
+        u[:] = list(np.asarray(uniques, dtype=object))
+        return cls(codes, u, pd.isna(u).astype(bool) if len(u) else np.zeros(0, dtype=bool))
+
+    def spread(self, per_unique: np.ndarray) -> np.ndarray:
+        return per_unique[self.codes] if len(self.codes) else per_unique[:0]
+
+
+class Column:
+    """What has been worked out about one shared column (its Distinct, derived columns, masks)."""
+
+    def __init__(self, distinct: Distinct | None = None):
+        self._distinct = distinct
+        self.derived: dict[str, Any] = {}
+
+    def distinct(self, s: pd.Series) -> Distinct | None:
+        if self._distinct is None:
+            self._distinct = Distinct.of(s) or False
+        return self._distinct or None
+
+
+def share(s: pd.Series, distinct: Distinct | None = None) -> pd.Series:
+    """Mark `s` as shared: results worked out on it are kept with it (it must not be changed in place)."""
+    object.__setattr__(s, _CACHE, Column(distinct))
+    return s
+
+
+def column_of(s: Any) -> Column | None:
+    return s.__dict__.get(_CACHE) if isinstance(s, pd.Series) else None
+
+
+def derived(s: pd.Series, key: str, make: Callable[[], Any]) -> Any:
+    """`make()` once per shared column and key; every call on a column of its own."""
+    col = column_of(s)
+    if col is None:
+        return make()
+    if key not in col.derived:
+        value = make()
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False        # shared by every rule: nobody may change it
+        col.derived[key] = value
+    return col.derived[key]
+
+
+class Columns:
+    """The columns of one frame as shared Series, made on first use (one per variable)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._series: dict[str, pd.Series] = {}
+
+    def get(self, name: str) -> pd.Series:
+        s = self._series.get(name)
+        if s is None:
+            s = self._series[name] = share(self.frame[name])
+        return s
+
+    def know(self, name: str, distinct: Distinct) -> None:
+        """Tell the column's distinct values when they are known already."""
+        self._series[name] = share(self.frame[name], distinct)
+
+
+def per_distinct(s: pd.Series, key: str, fn: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, fn(distinct values)): `fn` maps the column's distinct values (objects, null included) to
+    one result each; on a shared column it runs once per `key`. Spread with result[codes]."""
+    col = column_of(s)
+    d = col.distinct(s) if col is not None else None
+    if d is None:
+        d = Distinct.of(s)
+        if d is None:                    # unhashable values (lists): one per row
+            return np.arange(len(s)), np.asarray(fn(s.to_numpy(dtype=object)))
+        return d.codes, np.asarray(fn(d.uniques))
+    if key not in col.derived:
+        result = np.asarray(fn(d.uniques))
+        result.flags.writeable = False
+        col.derived[key] = result
+    return d.codes, col.derived[key]
+
+
 # ----------------------------------------------------------------------------- value helpers
 def is_empty(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-        return s.isna().to_numpy()
+        return derived(s, "empty", lambda: s.isna().to_numpy())
+    col = column_of(s)
+    d = col.distinct(s) if col is not None else None
+    if d is not None:
+        def make() -> np.ndarray:
+            per_unique = d.null.copy()
+            per_unique[~d.null] = [_blank(x) for x in d.uniques[~d.null]]
+            return d.spread(per_unique)
+        return derived(s, "empty", make)
     null = s.isna().to_numpy()
     text = s.astype(object).where(~null, "")
     return null | per_value(text, lambda u: np.array([_blank(x) for x in u], dtype=bool), False)
@@ -120,6 +235,13 @@ def _blank(x: Any) -> bool:
 
 def per_value(s: pd.Series, fn: Callable[[np.ndarray], np.ndarray], null_result: bool = False) -> np.ndarray:
     """Apply `fn` (array of distinct values -> bool array) once per distinct value, then spread it."""
+    col = column_of(s)
+    d = col.distinct(s) if col is not None else None
+    if d is not None:
+        per_unique = np.full(len(d.uniques), null_result, dtype=bool)
+        if (~d.null).any():
+            per_unique[~d.null] = np.asarray(fn(d.uniques[~d.null]), dtype=bool)
+        return d.spread(per_unique)
     try:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
     except TypeError:                                    # unhashable values (lists): one call per row
@@ -132,6 +254,12 @@ def per_value(s: pd.Series, fn: Callable[[np.ndarray], np.ndarray], null_result:
 
 def map_distinct(s: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     """`fn` applied once per distinct value (null included once), spread back to every row."""
+    col = column_of(s)
+    d = col.distinct(s) if col is not None else None
+    if d is not None:
+        out = np.empty(len(d.uniques), dtype=object)
+        out[:] = [fn(u) for u in d.uniques]
+        return pd.Series(d.spread(out), index=s.index, dtype=object)
     obj = s.astype(object)
     try:
         codes, uniques = pd.factorize(obj, use_na_sentinel=False)
@@ -150,10 +278,25 @@ def text_of(x: Any) -> str:
 
 
 def as_text(s: pd.Series) -> pd.Series:
-    """A column as text with nulls kept as NaN (numbers 1.0 -> '1')."""
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        return map_distinct(s, lambda x: np.nan if pd.isna(x) else text_of(float(x)))
-    return s.astype(object)
+    """A column as text with nulls kept as NaN (numbers 1.0 -> '1'); of a shared column, a shared column
+    made once (same codes, so its distinct values are not worked out again)."""
+    col = column_of(s)
+    if col is None:
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            return map_distinct(s, lambda x: np.nan if pd.isna(x) else text_of(float(x)))
+        return s.astype(object)
+
+    def make() -> pd.Series:
+        d = col.distinct(s)
+        if not pd.api.types.is_numeric_dtype(s.dtype):
+            return share(s.astype(object), d)
+        text = map_distinct(s, lambda x: np.nan if pd.isna(x) else text_of(float(x)))
+        if d is None:
+            return text
+        uniques = np.empty(len(d.uniques), dtype=object)
+        uniques[:] = [np.nan if pd.isna(x) else text_of(float(x)) for x in d.uniques]
+        return share(text, Distinct(d.codes, uniques, pd.isna(uniques).astype(bool)))
+    return derived(s, "text", make)
 
 
 def norm_text(x: Any) -> Any:
