@@ -25,9 +25,19 @@ PILOT_RAW = ROOT.parent / "shared" / "reference" / "cdiscpilot01" / "raw"
 SYNTH_CASES = {"release-dpn-30-seed7": (30, 7), "release-dpn-140-seed20231": (140, 20231)}
 
 
+def file_content(path: Path, folder: Path) -> bytes:
+    """The file's bytes; the manifest records the --study folder as given, so where the checkout lies
+    is left out of its hash (the folder's name stays), as in tests/test_output_hashes.py."""
+    if path != folder / "manifest.json":
+        return path.read_bytes()
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["configuration"]["study_dir"] = Path(manifest["configuration"]["study_dir"]).name
+    return json.dumps(manifest, sort_keys=True).encode("utf-8")
+
+
 def folder_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under `folder`, keyed by its relative POSIX path."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(file_content(p, folder)).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
