@@ -46,3 +46,9 @@ def on_distinct(series: pd.Series, transform: Callable[[pd.Series], pd.Series]) 
     if len(first) == len(series):
         return transform(series)
     return transform(series.iloc[first]).take(codes).set_axis(series.index)
+
+
+def map_distinct(series: pd.Series, function: Callable) -> pd.Series:
+    """`series.map(function)` with `function` called once per distinct value (a per-row lambda
+    over a column that repeats a few values is the slow path this replaces)."""
+    return on_distinct(series, lambda s: s.map(function))

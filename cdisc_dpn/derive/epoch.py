@@ -4,9 +4,14 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.derive.context import MappingContext
+from cdisc_dpn.distinct import on_distinct
 
 
 def _days(values: pd.Series) -> pd.Series:
+    return on_distinct(values, _parse_days)
+
+
+def _parse_days(values: pd.Series) -> pd.Series:
     text = values.astype(str).str.slice(0, 10)
     return pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
 

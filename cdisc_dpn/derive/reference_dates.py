@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.derive.context import MappingContext, MappingProblem
+from cdisc_dpn.distinct import map_distinct
 
 
 def _rows(ctx: MappingContext, name: str) -> pd.DataFrame:
@@ -39,14 +40,14 @@ def pick_subject_dates(ctx: MappingContext, sources: list[dict], pick: str) -> p
     allrows["d"] = allrows["d"].astype(str)
     allrows = allrows[allrows["d"].str.len() >= 4]
     # Prefer complete dates; a partial date wins only when no complete one exists.
-    allrows["complete"] = allrows["d"].str.len() >= 10
-    best = {}
+    complete = allrows["d"].str.len() >= 10
     # A date on a record without a subject belongs to no subject: null keys dropped on purpose.
-    for subject, group in allrows.groupby("USUBJID", sort=False, dropna=True):
-        full = group[group["complete"]]
-        pool = full if not full.empty else group
-        best[subject] = pool["d"].min() if pick == "min" else pool["d"].max()
-    return ctx.variable("USUBJID").map(lambda s: best.get(s, ""))
+    has_complete = complete.groupby(allrows["USUBJID"], sort=False, dropna=True).transform("any")
+    pool = allrows[complete | ~has_complete.reindex(allrows.index, fill_value=False).astype(bool)]
+    pool = pool[pool["USUBJID"].notna()]
+    grouped = pool["d"].astype(object).groupby(pool["USUBJID"], sort=False)
+    best = dict((grouped.min() if pick == "min" else grouped.max()).items())
+    return map_distinct(ctx.variable("USUBJID"), lambda s: best.get(s, ""))
 
 
 def first_date(ctx: MappingContext, params: dict, var) -> pd.Series:

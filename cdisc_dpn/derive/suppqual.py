@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.errors import Finding
+from cdisc_dpn.distinct import map_distinct
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW
 from cdisc_dpn.spec.model import DatasetSpec
 
@@ -11,7 +12,7 @@ SUPP_COLUMNS = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "Q
 
 
 def _idvarval(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+    return map_distinct(values, lambda v: "" if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
 
 
 def build_supp_frame(parent_spec: DatasetSpec, parent: pd.DataFrame, qualifiers: pd.DataFrame,

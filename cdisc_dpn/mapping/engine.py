@@ -405,9 +405,14 @@ class MappingEngine:
         if not keys or w.out.empty:
             return
         order = w.out.sort_values(keys, kind="stable", na_position="first").index
-        w.out = w.out.loc[order].reset_index(drop=True)
-        w.src = w.src.loc[order].reset_index(drop=True)
-        w.supp = w.supp.loc[order].reset_index(drop=True)
+        plain = pd.RangeIndex(len(w.out))
+        if order.equals(plain) and all(isinstance(f.index, pd.RangeIndex) and f.index.equals(plain)
+                                       for f in (w.out, w.src, w.supp)):
+            return                            # already in order (the second sort, after dataset variables)
+        positions = w.out.index.get_indexer(order)
+        w.out = w.out.take(positions).reset_index(drop=True)
+        w.src = w.src.take(positions).reset_index(drop=True)
+        w.supp = w.supp.take(positions).reset_index(drop=True)
 
     def _finish(self, w: _Work) -> None:
         if w.spec.source.generator is not None:
