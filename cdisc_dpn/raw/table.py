@@ -28,10 +28,16 @@ class RawTable:
     path: Path
     frame: pd.DataFrame
     notices: list[Finding] = field(default_factory=list)
+    rows: int | None = None          # set once the frame is released: the number of rows it had
+
+    def released(self) -> "RawTable":
+        """The same form without its cells (file, rows and notices stay): raw tables are not needed
+        once the ledger is built, and at 14,000 subjects they are the largest frames of a run."""
+        return RawTable(self.form, self.path, self.frame.iloc[0:0], self.notices, len(self))
 
     @property
     def data_columns(self) -> list[str]:
         return [c for c in self.frame.columns if c not in PROVENANCE]
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if self.rows is None else self.rows
