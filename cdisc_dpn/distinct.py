@@ -27,6 +27,17 @@ def value_codes(column: pd.Series) -> np.ndarray:
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
     """Position of the first row of each code 0..k-1."""
+    codes = np.asarray(codes)
+    if len(codes):
+        # Codes numbered in order of first appearance (value_codes, joint_codes): a row is the first
+        # of its code exactly when the code exceeds every code before it (linear, no sort).
+        seen = np.maximum.accumulate(codes)
+        new = np.empty(len(codes), dtype=bool)
+        new[0] = True
+        np.greater(seen[1:], seen[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        if len(first) == seen[-1] + 1 and codes[0] == 0 and np.array_equal(codes[first], np.arange(len(first))):
+            return first
     return np.unique(codes, return_index=True)[1]
 
 

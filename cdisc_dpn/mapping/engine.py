@@ -241,6 +241,20 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.map(table, na_action="ignore").where(~missing, "")
 
 
+def _extend_source(src: pd.DataFrame, added: int) -> pd.DataFrame:
+    """The working frame grown by `added` rows that come from no raw row: raw columns missing,
+    provenance "" / 0 (what concatenating a provenance-only frame gives, without copying the
+    wide frame through concat)."""
+    start = len(src)
+    src = src.reset_index(drop=True)
+    grown = src.reindex(range(start + added))
+    filler = {SOURCE_FILE: pd.Series([""] * added, index=range(start, start + added)),
+              SOURCE_ROW: pd.Series([0] * added, index=range(start, start + added))}
+    for name, tail in filler.items():
+        grown[name] = pd.concat([src[name], tail]) if name in src.columns else tail.reindex(grown.index)
+    return grown
+
+
 def _supp_as_variable(q) -> VariableSpec:
     return VariableSpec(name=q.qnam, label=q.qlabel, type="Char", order=0, core="Perm", origin=q.origin,
                         algorithm=q.algorithm, codelist=q.codelist, where=q.where)
@@ -389,9 +403,7 @@ class MappingEngine:
             new.index = range(start, start + len(new))
             w.out = pd.concat([w.out.reset_index(drop=True), new], sort=False)
             w.out.index = range(len(w.out))
-            filler = pd.DataFrame({SOURCE_FILE: [""] * len(new), SOURCE_ROW: [0] * len(new)}, index=new.index)
-            w.src = pd.concat([w.src.reset_index(drop=True), filler], sort=False)
-            w.src.index = range(len(w.src))
+            w.src = _extend_source(w.src, len(new))
             w.supp = w.supp.reset_index(drop=True).reindex(range(len(w.out)), fill_value="")
             for var in w.spec.variables:
                 if var.name in w.out.columns:
