@@ -16,7 +16,7 @@ from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.derive.context import InputUnavailable, MappingContext, MappingProblem, RunSettings
 from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.derive.catalogue import DATASET, ROW, get_algorithm
-from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_source_frame
+from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_working_frame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs, VariableSpec
 from cdisc_dpn.spec.supp import long_text_qualifier, supp_dataset_spec
@@ -40,6 +40,7 @@ class _Work:
     supp: pd.DataFrame
     failed: bool = False
     stripped: dict = field(default_factory=dict)          # raw columns stripped, per working frame
+    columns: list | None = None                           # the source rows' columns before any were left out
 
 
 def _finding(ds: DatasetSpec, message: str, where, code: str = "MAP-SPEC", variable: str | None = None,
@@ -278,7 +279,8 @@ class MappingEngine:
     def _context(self, w: _Work) -> MappingContext:
         return MappingContext(self.specs, self.terminology, w.spec, self.raw, self.domains,
                               {n: x.out for n, x in self.work.items() if n not in self.unavailable}, w.src, w.out,
-                              self.settings, self.findings, unavailable=self.unavailable, stripped=w.stripped)
+                              self.settings, self.findings, unavailable=self.unavailable, stripped=w.stripped,
+                              source_columns=w.columns)
 
     def _compute(self, w: _Work, phase: str) -> None:
         ctx = self._context(w)
@@ -290,6 +292,34 @@ class MappingEngine:
             w.out[var.name] = values if values is not None else (np.nan if var.type == "Num" else "")
             ctx.out = w.out
 
+    def _names_in(self, spec: DatasetSpec) -> set[str]:
+        """Every text a dataset's algorithm calls hold (with defaults), and its form's subject column:
+        a superset of the raw columns its algorithms can read (they read only columns their
+        parameters name, or the subject column)."""
+        found: set[str] = set()
+
+        def scan(node) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    found.add(str(key))
+                    scan(value)
+            elif isinstance(node, (list, tuple)):
+                for item in node:
+                    scan(item)
+            elif node is not None:
+                found.add(str(node))
+
+        calls = [v.algorithm for v in spec.variables] + [d.algorithm for d in spec.derived_records] + \
+            [q.algorithm for q in spec.supplemental]
+        for call in calls:
+            algorithm = get_algorithm(call.name)
+            scan(algorithm.with_defaults(call.params) if algorithm else dict(call.params))
+        for form in (spec.source.form, *(m.form for m in spec.source.stack)):
+            own = self.specs.study.form(form) if form else None
+            if own is not None and own.subject_column:
+                found.add(own.subject_column)
+        return found
+
     def _dependencies(self, spec: DatasetSpec) -> set[str]:
         return datasets_read_by(spec)
 
@@ -300,7 +330,7 @@ class MappingEngine:
             src = pd.DataFrame()
         else:
             try:
-                src, exclusions, uses = build_source_frame(spec, self.raw)
+                src, exclusions, uses, columns = build_working_frame(spec, self.raw, self._names_in(spec))
             except SourceProblem as exc:
                 self.findings.append(replace(exc.finding, cause=spec.name))
                 self.unavailable[spec.name] = spec.name
@@ -309,6 +339,7 @@ class MappingEngine:
             self.join_uses.extend(uses)
         w = _Work(spec, src, pd.DataFrame(index=src.index), pd.DataFrame(index=src.index))
         if gen is None:
+            w.columns = columns
             self._row_phase(w)
         return w
 

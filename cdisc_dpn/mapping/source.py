@@ -165,14 +165,17 @@ def _left_side(src: SourceSpec, join: JoinSpec | None = None) -> str:
     return first + (f" (with {', '.join(repr(b) for b in before)} joined before)" if before else "")
 
 
-def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: list[Exclusion]) -> pd.DataFrame:
+def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: list[Exclusion],
+             needed: set[str] | None = None) -> pd.DataFrame:
     """One row per (raw row, item), in that order: the wide frame is repeated once by position
-    (not copied per item) and each alias filled from its item's column or constant."""
+    (not copied per item) and each alias filled from its item's column or constant. With `needed`,
+    only those wide columns (and provenance) are repeated: the others are read by nothing."""
     for item in u.items:
         _need_columns(ds, frame, item.columns.values(), _left_side(ds.source), u.where, "unpivot item")
     rows, items = len(frame), len(u.items)
     aliases = list(dict.fromkeys(a for item in u.items for a in (*item.columns, *item.constants)))
-    long = frame.take(np.repeat(np.arange(rows), items)).reset_index(drop=True)
+    wide = frame if needed is None else frame[[c for c in frame.columns if c in needed or "__" in c]]
+    long = wide.take(np.repeat(np.arange(rows), items)).reset_index(drop=True)
     for a in aliases:
         long[a] = _unpivot_alias(frame, u.items, a, rows)
     if u.keep_if_any:
@@ -208,6 +211,14 @@ def _unpivot_alias(frame: pd.DataFrame, items, alias: str, rows: int) -> np.ndar
 
 def build_source_frame(ds: DatasetSpec, raw: dict[str, RawTable]) -> tuple[pd.DataFrame, list[Exclusion], list[JoinUse]]:
     """The rows a dataset is mapped from, in a deterministic order, with provenance columns."""
+    frame, exclusions, uses, _columns = build_working_frame(ds, raw)
+    return frame, exclusions, uses
+
+
+def build_working_frame(ds: DatasetSpec, raw: dict[str, RawTable], needed: set[str] | None = None
+                        ) -> tuple[pd.DataFrame, list[Exclusion], list[JoinUse], list[str]]:
+    """`build_source_frame`, where an unpivot repeats only the `needed` raw columns; also returns
+    every column the rows have before that (what messages about a missing column list)."""
     exclusions: list[Exclusion] = []
     uses: list[JoinUse] = []
     src = ds.source
@@ -216,5 +227,9 @@ def build_source_frame(ds: DatasetSpec, raw: dict[str, RawTable]) -> tuple[pd.Da
         frame = _join(ds, frame, j, raw, uses)
     frame = _apply_filters(ds, frame, src.filters, src.form or "stack", exclusions)
     if src.unpivot:
-        frame = _unpivot(ds, frame, src.unpivot, exclusions)
-    return frame.reset_index(drop=True), exclusions, uses
+        added = [a for item in src.unpivot.items for a in (*item.columns, *item.constants) if a not in frame.columns]
+        columns = list(frame.columns) + list(dict.fromkeys(added))
+        frame = _unpivot(ds, frame, src.unpivot, exclusions, needed)
+    else:
+        columns = list(frame.columns)
+    return frame.reset_index(drop=True), exclusions, uses, columns
