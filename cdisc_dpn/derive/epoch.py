@@ -31,11 +31,11 @@ def derive_epoch(subjects: pd.Series, dates: pd.Series, se: pd.DataFrame) -> pd.
     order = ["USUBJID", "_start"] + (["TAETORD"] if "TAETORD" in elements.columns else [])
     elements = elements.sort_values(order, kind="stable")
     elements["_last"] = ~elements["USUBJID"].duplicated(keep="last")
-    records = pd.DataFrame({"USUBJID": subjects.astype(str).values, "_day": _days(dates).values,
-                            "_pos": range(len(subjects))})
+    records = pd.DataFrame({"USUBJID": on_distinct(subjects, lambda s: s.astype(str)).values,
+                            "_day": _days(dates).values, "_pos": range(len(subjects))})
     records["USUBJID"] = records["USUBJID"].astype(str)      # same key dtype on both sides (pandas 2 and 3)
     # A record without a subject matches no element (merge_asof would pair "" with "" and "nan" with "nan").
-    known = (subjects.notna() & (subjects.astype(str).str.strip() != "")).to_numpy()
+    known = (subjects.notna() & on_distinct(subjects, lambda s: s.astype(str).str.strip() != "")).to_numpy()
     records = records[records["_day"].notna().to_numpy() & known].sort_values("_day", kind="stable")
     if records.empty or elements.empty:
         return out

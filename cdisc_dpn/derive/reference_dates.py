@@ -1,6 +1,7 @@
 """Per-subject dates taken from other datasets' rows: DM reference dates (RFXSTDTC, RFPENDTC...)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cdisc_dpn.derive.context import MappingContext, MappingProblem
@@ -45,8 +46,14 @@ def pick_subject_dates(ctx: MappingContext, sources: list[dict], pick: str) -> p
     has_complete = complete.groupby(allrows["USUBJID"], sort=False, dropna=True).transform("any")
     pool = allrows[complete | ~has_complete.reindex(allrows.index, fill_value=False).astype(bool)]
     pool = pool[pool["USUBJID"].notna()]
-    grouped = pool["d"].astype(object).groupby(pool["USUBJID"], sort=False)
-    best = dict((grouped.min() if pick == "min" else grouped.max()).items())
+    # min/max of the texts by their rank among the distinct dates (an integer per row, no Python compare per row)
+    codes, dates = pd.factorize(pool["d"].to_numpy(dtype=object))
+    order = np.argsort(np.asarray(dates, dtype=object), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    grouped = pd.Series(rank[codes], index=pool.index).groupby(pool["USUBJID"], sort=False)
+    chosen = grouped.min() if pick == "min" else grouped.max()
+    best = dict(zip(chosen.index, np.asarray(dates, dtype=object)[order][chosen.to_numpy()]))
     return map_distinct(ctx.variable("USUBJID"), lambda s: best.get(s, ""))
 
 

@@ -242,6 +242,33 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.map(table, na_action="ignore").where(~missing, "")
 
 
+def _rank_codes(column: pd.Series) -> np.ndarray | None:
+    """Each row's rank among the column's distinct values (-1 for missing), or None when the values
+    are not all text or all numbers (then pandas decides the order)."""
+    codes, uniques = pd.factorize(column)
+    values = np.asarray(uniques)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+        return None
+    if values.dtype.kind not in "OifU":
+        return None
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return np.where(codes < 0, -1, rank[codes] if len(values) else codes)
+
+
+def sort_positions(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Row positions in `frame.sort_values(keys, kind="stable", na_position="first")` order, sorting
+    each key's distinct values once and the rows by integer ranks (a stable lexsort)."""
+    ranks = []
+    for key in keys:
+        rank = _rank_codes(frame[key])
+        if rank is None:
+            order = frame.sort_values(keys, kind="stable", na_position="first").index
+            return frame.index.get_indexer(order)
+        ranks.append(rank)
+    return np.lexsort(ranks[::-1]) if len(frame) else np.arange(0)
+
+
 def _extend_source(src: pd.DataFrame, added: int) -> pd.DataFrame:
     """The working frame grown by `added` rows that come from no raw row: raw columns missing,
     provenance "" / 0 (what concatenating a provenance-only frame gives, without copying the
@@ -447,12 +474,11 @@ class MappingEngine:
         keys = [k for k in w.spec.sort if k in w.out.columns]
         if not keys or w.out.empty:
             return
-        order = w.out.sort_values(keys, kind="stable", na_position="first").index
+        positions = sort_positions(w.out, keys)
         plain = pd.RangeIndex(len(w.out))
-        if order.equals(plain) and all(isinstance(f.index, pd.RangeIndex) and f.index.equals(plain)
-                                       for f in (w.out, w.src, w.supp)):
+        if np.array_equal(positions, plain) and all(isinstance(f.index, pd.RangeIndex) and f.index.equals(plain)
+                                                    for f in (w.out, w.src, w.supp)):
             return                            # already in order (the second sort, after dataset variables)
-        positions = w.out.index.get_indexer(order)
         w.out = w.out.take(positions).reset_index(drop=True)
         w.src = w.src.take(positions).reset_index(drop=True)
         w.supp = w.supp.take(positions).reset_index(drop=True)
