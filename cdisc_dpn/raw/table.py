@@ -66,4 +66,4 @@ def shared_text(frame: pd.DataFrame) -> pd.DataFrame:
         if out is None:
             out = frame.copy(deep=False)
         out.isetitem(position, pd.Series(shared, index=frame.index, dtype=object))
-    return frame if out is None else out
+    return frame if out is None else out.copy()      # one block again (copies pointers, not texts)
