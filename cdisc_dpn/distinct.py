@@ -26,17 +26,18 @@ def value_codes(column: pd.Series) -> np.ndarray:
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
-    """Position of the first row of each code 0..k-1.
-
-    Codes numbered in order of first appearance (value_codes, joint_codes) are read in one pass: a
-    code is new where the running maximum grows. Other codes take the sorting way."""
+    """Position of the first row of each code 0..k-1."""
     codes = np.asarray(codes)
-    if len(codes) == 0:
-        return np.unique(codes, return_index=True)[1]
-    running = np.maximum.accumulate(codes)
-    first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
-    if codes[0] == 0 and len(first) == int(running[-1]) + 1:
-        return first
+    if len(codes):
+        # Codes numbered in order of first appearance (value_codes, joint_codes): a row is the first
+        # of its code exactly when the code exceeds every code before it (linear, no sort).
+        seen = np.maximum.accumulate(codes)
+        new = np.empty(len(codes), dtype=bool)
+        new[0] = True
+        np.greater(seen[1:], seen[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        if len(first) == seen[-1] + 1 and codes[0] == 0 and np.array_equal(codes[first], np.arange(len(first))):
+            return first
     return np.unique(codes, return_index=True)[1]
 
 
@@ -56,3 +57,9 @@ def on_distinct(series: pd.Series, transform: Callable[[pd.Series], pd.Series]) 
     if len(first) == len(series):
         return transform(series)
     return transform(series.iloc[first]).take(codes).set_axis(series.index)
+
+
+def map_distinct(series: pd.Series, function: Callable) -> pd.Series:
+    """`series.map(function)` with `function` called once per distinct value (a per-row lambda
+    over a column that repeats a few values is the slow path this replaces)."""
+    return on_distinct(series, lambda s: s.map(function))

@@ -317,6 +317,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
     findings.extend(mapped.findings)
     ledger, ledger_findings = build_ledger(specs, raw, mapped)
     findings.extend(ledger_findings)
+    raw = {name: table.released() for name, table in raw.items()}      # later stages use files and row counts
     timings["map"] = time.perf_counter() - t
 
     t = stage("Checking XPT constraints")
@@ -324,6 +325,7 @@ def _convert_and_publish(config: RunConfig, progress: Progress, claim: OutputCla
     findings.extend(empty_findings)
     domains, write_findings = prepare_frames(non_empty, specs)
     findings.extend(write_findings)
+    mapped.domains = non_empty = {}          # the prepared frames are the ones written from here on
     write_errors = [f for f in write_findings if f.severity is Severity.ERROR]
     if write_errors and not config.continue_on_write_errors:
         raise OutputError(f"{len(write_errors)} XPT constraint violation(s); nothing was written "

@@ -5,6 +5,11 @@ import pandas as pd
 
 from cdisc_dpn.derive.study_day import subject_values
 from cdisc_dpn.derive.context import MappingContext
+from cdisc_dpn.distinct import on_distinct
+
+
+def _day_text(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.slice(0, 10)
 
 
 def derive_last_before(frame: pd.DataFrame, result: str, date: str, reference: pd.Series, by: list[str]) -> pd.Series:
@@ -14,9 +19,10 @@ def derive_last_before(frame: pd.DataFrame, result: str, date: str, reference: p
     visit); ties on the same date keep the last record in dataset order. An empty `by` value
     (e.g. no time point for height) is a group of its own, never dropped (dropna=False).
     """
-    d = frame[date].astype(str).str.slice(0, 10)
-    ref = reference.astype(str).str.slice(0, 10)
-    ok = (frame[result].astype(str).str.strip() != "") & (d.str.len() == 10) & (ref.str.len() == 10) & (d <= ref)
+    d = on_distinct(frame[date], _day_text)
+    ref = on_distinct(reference, _day_text)
+    given = on_distinct(frame[result], lambda s: s.astype(str).str.strip() != "")
+    ok = given & (d.str.len() == 10) & (ref.str.len() == 10) & (d <= ref)
     flag = pd.Series("", index=frame.index, dtype=object)
     if not ok.any():
         return flag

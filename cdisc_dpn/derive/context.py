@@ -70,6 +70,7 @@ class MappingContext:
     unavailable: dict[str, str] = field(default_factory=dict)   # dataset not built -> its root cause key
     stripped: dict[str, tuple[pd.DataFrame, pd.Series]] = field(default_factory=dict, repr=False)
     memo: dict[tuple, tuple[pd.DataFrame, Any]] = field(default_factory=dict, repr=False)   # per context
+    source_columns: list[str] | None = None   # src's columns before unread ones were left out (for messages)
 
     # ---------------------------------------------------------------- inputs
     def column(self, name: str) -> pd.Series:
@@ -77,12 +78,13 @@ class MappingContext:
         if name not in self.src.columns:
             src = self.dataset.source
             forms = ([src.form] if src.form else [m.form for m in src.stack]) + [j.form for j in src.joins]
-            names = [c for c in self.src.columns if not c.startswith("__") and not c.endswith(
+            columns = self.source_columns if self.source_columns is not None else list(self.src.columns)
+            names = [c for c in columns if not c.startswith("__") and not c.endswith(
                 ("__source_file", "__source_row"))]
             known = ", ".join(names[:12]) + (f", ... ({len(names)} columns)" if len(names) > 12 else "")
             raise MappingProblem(
                 f"raw column {name!r} is in none of the forms this dataset reads "
-                f"({', '.join(repr(f) for f in forms) or 'none'}){suggest_columns(name, self.src.columns)}, "
+                f"({', '.join(repr(f) for f in forms) or 'none'}){suggest_columns(name, columns)}, "
                 f"so {self.variable_name or 'the variable'} cannot be derived (columns there: {known})",
                 fix="correct the column name in the spec (raw names are case-sensitive; a joined form's column is "
                     "written <form>.<COLUMN>) or re-export the form with that column")

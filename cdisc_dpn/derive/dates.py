@@ -51,6 +51,17 @@ def _format_regex(fmt: str) -> tuple[re.Pattern, tuple[str, ...]]:
 
 def parse_date(text: str, formats: tuple[str, ...] = DEFAULT_FORMATS) -> ParsedDate:
     """ISO 8601 (possibly partial) for an EDC date; problem says why when it cannot be used."""
+    if isinstance(text, str):          # the same date text recurs across forms and datasets: parsed once
+        return _parse_date_text(text, tuple(formats))
+    return _parse_date(text, formats)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_date_text(text: str, formats: tuple[str, ...]) -> ParsedDate:
+    return _parse_date(text, formats)
+
+
+def _parse_date(text, formats: tuple[str, ...]) -> ParsedDate:
     raw = " ".join(str(text or "").split())
     if not raw:
         return ParsedDate("")

@@ -4,12 +4,13 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.derive.context import MappingContext
+from cdisc_dpn.distinct import on_distinct
 
 
 def derive_usubjid(studyid: str, subject: pd.Series, separator: str = "-") -> pd.Series:
     """STUDYID + separator + site-subject number; empty subject stays empty (never 'RELEASE-')."""
-    subject = subject.astype(str).str.strip()
-    return subject.map(lambda s: f"{studyid}{separator}{s}" if s else "")
+    return on_distinct(subject, lambda values: values.astype(str).str.strip().map(
+        lambda s: f"{studyid}{separator}{s}" if s else ""))
 
 
 def usubjid(ctx: MappingContext, params: dict, var) -> pd.Series:

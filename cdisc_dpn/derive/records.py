@@ -72,8 +72,7 @@ def sum_items(ctx: MappingContext, params: dict) -> pd.DataFrame:
             raise MappingProblem(f"compare_column {col!r} is not in the source rows")
         collected = pd.to_numeric(src.loc[mask, col], errors="coerce")
         coll = items[group_by].assign(_c=collected.values).groupby(group_by, sort=False, dropna=False)["_c"].first()
-        for key in keep:
-            c, t = coll.get(key, np.nan), totals.get(key)
+        for key, c, t in _kept_pairs(keep, complete, coll, totals):
             if pd.notna(c) and pd.notna(t) and c != t:
                 ident = dict(zip(group_by, key if isinstance(key, tuple) else (key,)))
                 where = ", ".join(f"{k} {format_number(v) if isinstance(v, float) else v}" for k, v in ident.items())
@@ -85,6 +84,15 @@ def sum_items(ctx: MappingContext, params: dict) -> pd.DataFrame:
                     fix="query the site: correct the items or the recorded total")
                 ctx.findings.append(replace(finding, value=format_number(c), column=col))
     return _new_rows(groups, copy, params["set"], params["results"], values)
+
+
+def _kept_pairs(keep: pd.Index, complete: pd.Series, coll: pd.Series, totals: pd.Series):
+    """(group key, collected total, item sum) of the complete groups: positional when the three
+    group results share one index (they come from the same grouping), else looked up by key."""
+    if coll.index.equals(totals.index) and complete.index.equals(totals.index):
+        hit = complete.to_numpy(dtype=bool)
+        return zip(keep, coll.to_numpy()[hit], totals.to_numpy()[hit])
+    return ((key, coll.get(key, np.nan), totals.get(key)) for key in keep)
 
 
 def ctx_finding(ctx: MappingContext, code: str, severity: Severity, message: str, usubjid: str | None = None,
@@ -176,15 +184,22 @@ def missed_visits(ctx: MappingContext, params: dict) -> pd.DataFrame:
     planned = [v for v in ctx.specs.study.visits if v.visitdy is not None]
     rows = []
     # Records without a subject cannot have missed a visit: null keys dropped on purpose.
-    for subject, group in out.groupby("USUBJID", sort=False, dropna=True):
-        attended = set(pd.to_numeric(group["VISITNUM"], errors="coerce").dropna())
-        sched = sorted(n for n in attended if float(n).is_integer())
-        if not sched:
+    known = out[out["USUBJID"].notna()]
+    if known.empty or not planned:
+        return pd.DataFrame(rows)
+    nums = pd.to_numeric(known["VISITNUM"], errors="coerce")
+    subjects = known["USUBJID"]
+    heads = known.drop_duplicates("USUBJID")                 # each subject's first record, in order of appearance
+    whole = nums.where(nums.notna() & (nums % 1 == 0))
+    first = whole.groupby(subjects, sort=False).min().reindex(heads["USUBJID"]).to_numpy()
+    last = whole.groupby(subjects, sort=False).max().reindex(heads["USUBJID"]).to_numpy()
+    attended = set(zip(subjects[nums.notna()], nums[nums.notna()]))
+    for subject, sid, lo, hi in zip(heads["USUBJID"], heads["STUDYID"], first, last):
+        if np.isnan(lo):
             continue
-        first, last = sched[0], sched[-1]
         for v in planned:
-            if first < v.visitnum < last and v.visitnum not in attended:
-                rows.append({"STUDYID": group["STUDYID"].iloc[0], "DOMAIN": ctx.dataset.domain, "USUBJID": subject,
+            if lo < v.visitnum < hi and (subject, v.visitnum) not in attended:
+                rows.append({"STUDYID": sid, "DOMAIN": ctx.dataset.domain, "USUBJID": subject,
                              "VISITNUM": v.visitnum, "VISIT": v.visit, "VISITDY": float(v.visitdy),
                              **params.get("set", {})})
     return pd.DataFrame(rows)

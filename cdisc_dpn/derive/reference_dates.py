@@ -1,9 +1,11 @@
 """Per-subject dates taken from other datasets' rows: DM reference dates (RFXSTDTC, RFPENDTC...)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cdisc_dpn.derive.context import MappingContext, MappingProblem
+from cdisc_dpn.distinct import map_distinct
 
 
 def _rows(ctx: MappingContext, name: str) -> pd.DataFrame:
@@ -39,14 +41,20 @@ def pick_subject_dates(ctx: MappingContext, sources: list[dict], pick: str) -> p
     allrows["d"] = allrows["d"].astype(str)
     allrows = allrows[allrows["d"].str.len() >= 4]
     # Prefer complete dates; a partial date wins only when no complete one exists.
-    allrows["complete"] = allrows["d"].str.len() >= 10
-    best = {}
+    complete = allrows["d"].str.len() >= 10
     # A date on a record without a subject belongs to no subject: null keys dropped on purpose.
-    for subject, group in allrows.groupby("USUBJID", sort=False, dropna=True):
-        full = group[group["complete"]]
-        pool = full if not full.empty else group
-        best[subject] = pool["d"].min() if pick == "min" else pool["d"].max()
-    return ctx.variable("USUBJID").map(lambda s: best.get(s, ""))
+    has_complete = complete.groupby(allrows["USUBJID"], sort=False, dropna=True).transform("any")
+    pool = allrows[complete | ~has_complete.reindex(allrows.index, fill_value=False).astype(bool)]
+    pool = pool[pool["USUBJID"].notna()]
+    # min/max of the texts by their rank among the distinct dates (an integer per row, no Python compare per row)
+    codes, dates = pd.factorize(pool["d"].to_numpy(dtype=object))
+    order = np.argsort(np.asarray(dates, dtype=object), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    grouped = pd.Series(rank[codes], index=pool.index).groupby(pool["USUBJID"], sort=False)
+    chosen = grouped.min() if pick == "min" else grouped.max()
+    best = dict(zip(chosen.index, np.asarray(dates, dtype=object)[order][chosen.to_numpy()]))
+    return map_distinct(ctx.variable("USUBJID"), lambda s: best.get(s, ""))
 
 
 def first_date(ctx: MappingContext, params: dict, var) -> pd.Series:

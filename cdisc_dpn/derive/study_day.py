@@ -5,17 +5,22 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.derive.context import MappingContext
+from cdisc_dpn.distinct import map_distinct, on_distinct
 
 
 def subject_values(ctx: MappingContext, dataset: str, variable: str, key: str = "USUBJID") -> pd.Series:
     """A per-subject value from another dataset, aligned to this dataset's rows."""
     other = ctx.dataset_frame(dataset)
     lookup = dict(zip(other[key], other[variable])) if variable in other.columns else {}
-    return ctx.variable(key).map(lambda s: lookup.get(s, ""))
+    return map_distinct(ctx.variable(key), lambda s: lookup.get(s, ""))
 
 
 def _calendar_dates(values: pd.Series) -> pd.Series:
-    """Complete ISO dates as datetime64 (partial or empty -> NaT)."""
+    """Complete ISO dates as datetime64 (partial or empty -> NaT), each distinct text parsed once."""
+    return on_distinct(values, _parse_calendar_dates)
+
+
+def _parse_calendar_dates(values: pd.Series) -> pd.Series:
     text = values.astype(str).str.slice(0, 10)
     return pd.to_datetime(text.where(text.str.len() == 10), format="%Y-%m-%d", errors="coerce")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.errors import Finding
+from cdisc_dpn.distinct import map_distinct, on_distinct
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW
 from cdisc_dpn.spec.model import DatasetSpec
 from cdisc_dpn.standards.kinds import number_text
@@ -12,7 +13,7 @@ SUPP_COLUMNS = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "Q
 
 
 def _idvarval(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if pd.isna(v) else (number_text(v) if isinstance(v, float) else str(v)))
+    return map_distinct(values, lambda v: "" if pd.isna(v) else (number_text(v) if isinstance(v, float) else str(v)))
 
 
 def build_supp_frame(parent_spec: DatasetSpec, parent: pd.DataFrame, qualifiers: pd.DataFrame,
@@ -22,7 +23,7 @@ def build_supp_frame(parent_spec: DatasetSpec, parent: pd.DataFrame, qualifiers:
     for q in parent_spec.supplemental:
         if q.qnam not in qualifiers.columns:
             continue
-        values = qualifiers[q.qnam].astype(str).str.strip()
+        values = on_distinct(qualifiers[q.qnam], lambda s: s.astype(str).str.strip())
         mask = values != ""
         if not mask.any():
             continue

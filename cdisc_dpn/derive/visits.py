@@ -16,6 +16,7 @@ import pandas as pd
 from cdisc_dpn.derive.dates import DEFAULT_FORMATS, parse_date
 from cdisc_dpn.errors import Severity
 from cdisc_dpn.derive.context import MappingContext, MappingProblem
+from cdisc_dpn.distinct import first_rows, joint_codes, map_distinct, value_codes
 from cdisc_dpn.spec.model import VisitSpec
 from cdisc_dpn.terminology import normalise
 
@@ -65,7 +66,7 @@ def number_unscheduled(subjects: pd.Series, dates: pd.Series, visitnums: pd.Seri
 
 
 def _unscheduled_mask(normalised: pd.Series, unscheduled_labels: set[str]) -> pd.Series:
-    return normalised.map(lambda v: v in unscheduled_labels or v.startswith("UNSCHED")).astype(bool)
+    return map_distinct(normalised, lambda v: v in unscheduled_labels or v.startswith("UNSCHED")).astype(bool)
 
 
 def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, float], formats,
@@ -78,14 +79,23 @@ def _reference_unscheduled(ctx: MappingContext, ref: dict, index: dict[str, floa
         if ref.get(key) not in frame.columns:
             raise MappingProblem(f"reference visit form {ref['form']!r} has no column {ref.get(key)!r}")
     subjects = frame[ref["subject"]].astype(str).str.strip()
-    dates = frame[ref["date"]].map(lambda d: parse_date(d, formats).iso)
-    nums = frame[ref["visit"]].map(lambda v: index.get(normalise(v), np.nan)).astype(float)
+    dates = map_distinct(frame[ref["date"]], lambda d: parse_date(d, formats).iso)
+    nums = map_distinct(frame[ref["visit"]], lambda v: index.get(normalise(v), np.nan)).astype(float)
     carried, _clash = label_numbers(frame[ref["visit"]].astype(str), set(index.values()))
-    labelled = _unscheduled_mask(frame[ref["visit"]].map(normalise), unscheduled_labels)
+    labelled = _unscheduled_mask(map_distinct(frame[ref["visit"]], normalise), unscheduled_labels)
     nums = nums.where(nums.notna() | ~labelled, carried)
     numbered = number_unscheduled(subjects, dates, nums)
     unscheduled = nums.isna() & (dates.str.len() >= 10)
     return {(s, d[:10]): n for s, d, n in zip(subjects[unscheduled], dates[unscheduled], numbered[unscheduled])}
+
+
+def _looked_up(numbering: dict[tuple, float], subjects: pd.Series, dates: pd.Series) -> pd.Series:
+    """numbering[(subject, date[:10])] per row (NaN when absent), looked up once per distinct pair."""
+    pairs = joint_codes([value_codes(subjects), value_codes(dates)], len(subjects))
+    first = first_rows(pairs)
+    found = np.array([numbering.get((s, str(d)[:10]), np.nan)
+                      for s, d in zip(subjects.iloc[first], dates.iloc[first])], dtype=float)
+    return pd.Series(found[pairs] if len(first) else np.empty(0), dtype=float)
 
 
 def _own_subject_column(ctx: MappingContext, ref: dict) -> str:
@@ -111,7 +121,7 @@ def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
     index = visit_label_index(visits)
     labels = ctx.column(params["column"])
     normalised = labels.map({v: normalise(v) for v in labels.unique()})
-    scheduled = normalised.map(lambda v: index.get(v, np.nan)).astype(float)
+    scheduled = map_distinct(normalised, lambda v: index.get(v, np.nan)).astype(float)
     unscheduled_labels = {normalise(u) for u in params.get("unscheduled", ["UNSCHEDULED"])}
     is_unsched = _unscheduled_mask(normalised, unscheduled_labels)
     unknown = scheduled.isna() & ~is_unsched & (labels != "")
@@ -140,8 +150,7 @@ def visitnum(ctx: MappingContext, params: dict, var) -> pd.Series:
         formats = tuple(params.get("formats") or ctx.specs.study.date_formats or DEFAULT_FORMATS)
         numbering = _reference_unscheduled(ctx, ref, index, formats, unscheduled_labels)
         raw_subject = ctx.column(_own_subject_column(ctx, ref))
-        looked = pd.Series([numbering.get((s, str(d)[:10]), np.nan) for s, d in zip(raw_subject, dates)],
-                           index=labels.index, dtype=float)
+        looked = _looked_up(numbering, raw_subject, dates).set_axis(labels.index)
         result = result.where(~is_unsched, looked)
     missing = is_unsched & result.isna()
     if missing.any():
@@ -169,12 +178,12 @@ def visit(ctx: MappingContext, params: dict, var) -> pd.Series:
     prefix = params.get("unscheduled_label", "UNSCHEDULED")
     nums = pd.to_numeric(ctx.variable(params.get("variable", "VISITNUM")), errors="coerce")
     names = {n: planned[n].visit if n in planned else f"{prefix} {_number_text(n)}" for n in nums.dropna().unique()}
-    return nums.map(lambda n: names.get(n, "") if not np.isnan(n) else "")
+    return map_distinct(nums, lambda n: names.get(n, "") if not np.isnan(n) else "")
 
 
 def visitdy(ctx: MappingContext, params: dict, var) -> pd.Series:
     """VISITDY, the planned study day of a scheduled visit (empty for unscheduled)."""
     planned = _planned(ctx)
     nums = pd.to_numeric(ctx.variable(params.get("variable", "VISITNUM")), errors="coerce")
-    return nums.map(lambda n: float(planned[n].visitdy) if n in planned and planned[n].visitdy is not None
+    return map_distinct(nums, lambda n: float(planned[n].visitdy) if n in planned and planned[n].visitdy is not None
                     else np.nan).astype(float)

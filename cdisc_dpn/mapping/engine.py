@@ -16,7 +16,7 @@ from cdisc_dpn.errors import Finding, Severity
 from cdisc_dpn.derive.context import InputUnavailable, MappingContext, MappingProblem, RunSettings
 from cdisc_dpn.frames import DomainFrame
 from cdisc_dpn.derive.catalogue import DATASET, ROW, get_algorithm
-from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_source_frame
+from cdisc_dpn.mapping.source import Exclusion, JoinUse, SourceProblem, build_working_frame
 from cdisc_dpn.raw.table import SOURCE_FILE, SOURCE_ROW, RawTable
 from cdisc_dpn.spec.model import AlgorithmCall, DatasetSpec, Specs, VariableSpec
 from cdisc_dpn.spec.supp import long_text_qualifier, supp_dataset_spec
@@ -41,6 +41,7 @@ class _Work:
     supp: pd.DataFrame
     failed: bool = False
     stripped: dict = field(default_factory=dict)          # raw columns stripped, per working frame
+    columns: list | None = None                           # the source rows' columns before any were left out
 
 
 def _finding(ds: DatasetSpec, message: str, where, code: str = "MAP-SPEC", variable: str | None = None,
@@ -220,6 +221,47 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.map(table, na_action="ignore").where(~missing, "")
 
 
+def _rank_codes(column: pd.Series) -> np.ndarray | None:
+    """Each row's rank among the column's distinct values (-1 for missing), or None when the values
+    are not all text or all numbers (then pandas decides the order)."""
+    codes, uniques = pd.factorize(column)
+    values = np.asarray(uniques)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+        return None
+    if values.dtype.kind not in "OifU":
+        return None
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return np.where(codes < 0, -1, rank[codes] if len(values) else codes)
+
+
+def sort_positions(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Row positions in `frame.sort_values(keys, kind="stable", na_position="first")` order, sorting
+    each key's distinct values once and the rows by integer ranks (a stable lexsort)."""
+    ranks = []
+    for key in keys:
+        rank = _rank_codes(frame[key])
+        if rank is None:
+            order = frame.sort_values(keys, kind="stable", na_position="first").index
+            return frame.index.get_indexer(order)
+        ranks.append(rank)
+    return np.lexsort(ranks[::-1]) if len(frame) else np.arange(0)
+
+
+def _extend_source(src: pd.DataFrame, added: int) -> pd.DataFrame:
+    """The working frame grown by `added` rows that come from no raw row: raw columns missing,
+    provenance "" / 0 (what concatenating a provenance-only frame gives, without copying the
+    wide frame through concat)."""
+    start = len(src)
+    src = src.reset_index(drop=True)
+    grown = src.reindex(range(start + added))
+    filler = {SOURCE_FILE: pd.Series([""] * added, index=range(start, start + added)),
+              SOURCE_ROW: pd.Series([0] * added, index=range(start, start + added))}
+    for name, tail in filler.items():
+        grown[name] = pd.concat([src[name], tail]) if name in src.columns else tail.reindex(grown.index)
+    return grown
+
+
 def _supp_as_variable(q) -> VariableSpec:
     return VariableSpec(name=q.qnam, label=q.qlabel, type="Char", order=0, core="Perm", origin=q.origin,
                         algorithm=q.algorithm, codelist=q.codelist, where=q.where)
@@ -243,7 +285,8 @@ class MappingEngine:
     def _context(self, w: _Work) -> MappingContext:
         return MappingContext(self.specs, self.terminology, w.spec, self.raw, self.domains,
                               {n: x.out for n, x in self.work.items() if n not in self.unavailable}, w.src, w.out,
-                              self.settings, self.findings, unavailable=self.unavailable, stripped=w.stripped)
+                              self.settings, self.findings, unavailable=self.unavailable, stripped=w.stripped,
+                              source_columns=w.columns)
 
     def _compute(self, w: _Work, phase: str) -> None:
         ctx = self._context(w)
@@ -255,6 +298,34 @@ class MappingEngine:
             w.out[var.name] = values if values is not None else (np.nan if var.type == "Num" else "")
             ctx.out = w.out
 
+    def _names_in(self, spec: DatasetSpec) -> set[str]:
+        """Every text a dataset's algorithm calls hold (with defaults), and its form's subject column:
+        a superset of the raw columns its algorithms can read (they read only columns their
+        parameters name, or the subject column)."""
+        found: set[str] = set()
+
+        def scan(node) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    found.add(str(key))
+                    scan(value)
+            elif isinstance(node, (list, tuple)):
+                for item in node:
+                    scan(item)
+            elif node is not None:
+                found.add(str(node))
+
+        calls = [v.algorithm for v in spec.variables] + [d.algorithm for d in spec.derived_records] + \
+            [q.algorithm for q in spec.supplemental]
+        for call in calls:
+            algorithm = get_algorithm(call.name)
+            scan(algorithm.with_defaults(call.params) if algorithm else dict(call.params))
+        for form in (spec.source.form, *(m.form for m in spec.source.stack)):
+            own = self.specs.study.form(form) if form else None
+            if own is not None and own.subject_column:
+                found.add(own.subject_column)
+        return found
+
     def _dependencies(self, spec: DatasetSpec) -> set[str]:
         return datasets_read_by(spec)
 
@@ -265,7 +336,7 @@ class MappingEngine:
             src = pd.DataFrame()
         else:
             try:
-                src, exclusions, uses = build_source_frame(spec, self.raw)
+                src, exclusions, uses, columns = build_working_frame(spec, self.raw, self._names_in(spec))
             except SourceProblem as exc:
                 self.findings.append(replace(exc.finding, cause=spec.name))
                 self.unavailable[spec.name] = spec.name
@@ -274,6 +345,7 @@ class MappingEngine:
             self.join_uses.extend(uses)
         w = _Work(spec, src, pd.DataFrame(index=src.index), pd.DataFrame(index=src.index))
         if gen is None:
+            w.columns = columns
             self._row_phase(w)
         return w
 
@@ -367,9 +439,7 @@ class MappingEngine:
             new.index = range(start, start + len(new))
             w.out = pd.concat([w.out.reset_index(drop=True), new], sort=False)
             w.out.index = range(len(w.out))
-            filler = pd.DataFrame({SOURCE_FILE: [""] * len(new), SOURCE_ROW: [0] * len(new)}, index=new.index)
-            w.src = pd.concat([w.src.reset_index(drop=True), filler], sort=False)
-            w.src.index = range(len(w.src))
+            w.src = _extend_source(w.src, len(new))
             w.supp = w.supp.reset_index(drop=True).reindex(range(len(w.out)), fill_value="")
             for var in w.spec.variables:
                 if var.name in w.out.columns:
@@ -382,10 +452,14 @@ class MappingEngine:
         keys = [k for k in w.spec.sort if k in w.out.columns]
         if not keys or w.out.empty:
             return
-        order = w.out.sort_values(keys, kind="stable", na_position="first").index
-        w.out = w.out.loc[order].reset_index(drop=True)
-        w.src = w.src.loc[order].reset_index(drop=True)
-        w.supp = w.supp.loc[order].reset_index(drop=True)
+        positions = sort_positions(w.out, keys)
+        plain = pd.RangeIndex(len(w.out))
+        if np.array_equal(positions, plain) and all(isinstance(f.index, pd.RangeIndex) and f.index.equals(plain)
+                                                    for f in (w.out, w.src, w.supp)):
+            return                            # already in order (the second sort, after dataset variables)
+        w.out = w.out.take(positions).reset_index(drop=True)
+        w.src = w.src.take(positions).reset_index(drop=True)
+        w.supp = w.supp.take(positions).reset_index(drop=True)
 
     def _finish(self, w: _Work) -> None:
         if w.spec.source.generator is not None:

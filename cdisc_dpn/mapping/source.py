@@ -122,7 +122,7 @@ def _primary(ds: DatasetSpec, src: SourceSpec, raw: dict[str, RawTable], exclusi
     if not src.form:
         raise _problem(ds, "source has neither form nor stack nor generate", src.where, "add `form: <form name>`")
     table = _get_table(ds, raw, src.form, src.where)
-    frame = table.frame.copy()
+    frame = table.frame.copy(deep=False)      # copy-on-write: the raw table's columns are shared, never changed
     frame["__form"] = src.form
     return frame
 
@@ -165,26 +165,19 @@ def _left_side(src: SourceSpec, join: JoinSpec | None = None) -> str:
     return first + (f" (with {', '.join(repr(b) for b in before)} joined before)" if before else "")
 
 
-def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: list[Exclusion]) -> pd.DataFrame:
-    parts = []
-    for order, item in enumerate(u.items):
+def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: list[Exclusion],
+             needed: set[str] | None = None) -> pd.DataFrame:
+    """One row per (raw row, item), in that order: the wide frame is repeated once by position
+    (not copied per item) and each alias filled from its item's column or constant. With `needed`,
+    only those wide columns (and provenance) are repeated: the others are read by nothing."""
+    for item in u.items:
         _need_columns(ds, frame, item.columns.values(), _left_side(ds.source), u.where, "unpivot item")
-        part = frame.copy(deep=False)         # copy-on-write: the items share the wide frame's columns
-        for alias, col in item.columns.items():
-            part[alias] = frame[col].values
-        for alias, value in item.constants.items():
-            part[alias] = value
-        part["__item_order"] = order
-        part["__row_order"] = range(len(part))
-        parts.append(part)
-    long = pd.concat(parts, ignore_index=True, sort=False)
-    aliases = sorted({a for item in u.items for a in item.columns} | {a for item in u.items for a in item.constants})
-    for a in aliases:
-        long[a] = long[a].fillna("")
-    # rows in (raw row, item) order: every part has the wide frame's length, so interleave them
     rows, items = len(frame), len(u.items)
-    order = (np.arange(items)[None, :] * rows + np.arange(rows)[:, None]).ravel()
-    long = long.take(order).reset_index(drop=True)
+    aliases = list(dict.fromkeys(a for item in u.items for a in (*item.columns, *item.constants)))
+    wide = frame if needed is None else frame[[c for c in frame.columns if c in needed or "__" in c]]
+    long = wide.take(np.repeat(np.arange(rows), items)).reset_index(drop=True)
+    for a in aliases:
+        long[a] = _unpivot_alias(frame, u.items, a, rows)
     if u.keep_if_any:
         present = [a for a in u.keep_if_any if a in long.columns]
         keep = long[present].astype(str).apply(lambda s: s.str.strip() != "").any(axis=1)
@@ -196,11 +189,36 @@ def _unpivot(ds: DatasetSpec, frame: pd.DataFrame, u: UnpivotSpec, exclusions: l
             if lost:
                 exclusions.append(Exclusion(str(form), lost, u.reason, ds.name))
         long = long.loc[keep]
-    return long.drop(columns=["__item_order", "__row_order"])
+    return long
+
+
+def _unpivot_alias(frame: pd.DataFrame, items, alias: str, rows: int) -> np.ndarray:
+    """An alias's values, item by item within each raw row ("" where an item does not set it)."""
+    values = np.empty((rows, len(items)), dtype=object)
+    for order, item in enumerate(items):
+        if alias in item.columns:
+            column = frame[item.columns[alias]]
+            values[:, order] = column.where(column.notna(), "").to_numpy(dtype=object)
+        elif alias in item.constants:
+            values[:, order] = item.constants[alias]
+        elif alias in frame.columns:         # an item that does not set it keeps the raw column of that name
+            column = frame[alias]
+            values[:, order] = column.where(column.notna(), "").to_numpy(dtype=object)
+        else:
+            values[:, order] = ""
+    return values.ravel()
 
 
 def build_source_frame(ds: DatasetSpec, raw: dict[str, RawTable]) -> tuple[pd.DataFrame, list[Exclusion], list[JoinUse]]:
     """The rows a dataset is mapped from, in a deterministic order, with provenance columns."""
+    frame, exclusions, uses, _columns = build_working_frame(ds, raw)
+    return frame, exclusions, uses
+
+
+def build_working_frame(ds: DatasetSpec, raw: dict[str, RawTable], needed: set[str] | None = None
+                        ) -> tuple[pd.DataFrame, list[Exclusion], list[JoinUse], list[str]]:
+    """`build_source_frame`, where an unpivot repeats only the `needed` raw columns; also returns
+    every column the rows have before that (what messages about a missing column list)."""
     exclusions: list[Exclusion] = []
     uses: list[JoinUse] = []
     src = ds.source
@@ -209,5 +227,9 @@ def build_source_frame(ds: DatasetSpec, raw: dict[str, RawTable]) -> tuple[pd.Da
         frame = _join(ds, frame, j, raw, uses)
     frame = _apply_filters(ds, frame, src.filters, src.form or "stack", exclusions)
     if src.unpivot:
-        frame = _unpivot(ds, frame, src.unpivot, exclusions)
-    return frame.reset_index(drop=True), exclusions, uses
+        added = [a for item in src.unpivot.items for a in (*item.columns, *item.constants) if a not in frame.columns]
+        columns = list(frame.columns) + list(dict.fromkeys(added))
+        frame = _unpivot(ds, frame, src.unpivot, exclusions, needed)
+    else:
+        columns = list(frame.columns)
+    return frame.reset_index(drop=True), exclusions, uses, columns
