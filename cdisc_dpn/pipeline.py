@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 
 from cdisc_dpn import __version__
 from cdisc_dpn.cascade import group_consequences
@@ -164,11 +165,13 @@ def drop_empty_datasets(domains: dict[str, DomainFrame]) -> tuple[dict[str, Doma
 
 
 def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
-                   created: str, written: Callable[[str, DomainFrame, dict[str, int]], None] | None = None,
+                   created: str,
+                   written: Callable[[str, DomainFrame, dict[str, int], dict[str, np.ndarray]], None] | None = None,
                    ) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
     """XPT (plus split parts and Dataset-JSON) for every dataset (already checked by prepare_frames);
-    returns the final lengths. `written` is told each dataset and its final lengths as soon as its XPT
-    is written."""
+    returns the final lengths. `written` is told each dataset, its final lengths and the value codes of
+    its character columns (`distinct.value_codes`, valid while the call lasts) as soon as its XPT is
+    written."""
     lengths: dict[str, dict[str, int]] = {}
     findings: list[Finding] = []
     paths: dict[str, Path] = {}
@@ -183,7 +186,7 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
         lengths[name] = dict(result.lengths)
         paths[name] = path
         if written is not None:
-            written(name, dom, lengths[name])
+            written(name, dom, lengths[name], {c: t.codes for c, t in coded.items()})
         if result.bytes > config.split_bytes:
             parts = split_dataset(path, dom.frame, meta, config.split_bytes, sdtm_dir / "split", created=stamp,
                                   check=False, coded=coded)
@@ -356,8 +359,8 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
 
     severities = specs.study.validation.get("severity") or {}
 
-    def to_gx(name: str, domain: DomainFrame, final_lengths: dict[str, int]) -> None:
-        submit_suite(gx, name, domain, terminology, lengths=final_lengths, severities=severities)
+    def to_gx(name: str, domain: DomainFrame, final_lengths: dict[str, int], codes: dict[str, np.ndarray]) -> None:
+        submit_suite(gx, name, domain, terminology, lengths=final_lengths, severities=severities, codes=codes)
 
     sdtm_dir, report_dir, raw_out = tmp / "sdtm", tmp / "report", tmp / "raw"
     for d in (sdtm_dir, report_dir, raw_out):

@@ -121,6 +121,48 @@ def test_uniqueness_on_repeated_rows_flags_what_the_whole_frame_flags():
         assert batched[0].result["unexpected_index_list"]            # each variant finds something
 
 
+def test_plan_with_the_writers_codes_makes_the_same_batches():
+    """The writer hands its value codes of the text columns to the batch planning: the batches
+    (frames, codes, rows) must be those planned from the data alone, whatever the column types
+    (string dtype, object strings with missing values, objects that are not text, floats)."""
+    from cdisc_dpn.distinct import value_codes
+    from cdisc_dpn.validation.gx_runner import plan
+
+    frame = pd.DataFrame({
+        "USUBJID": pd.array(["A", "A", "B", "B", None, None, "C", "C", "D", "D"], dtype="string"),
+        "TESTCD": ["X", "Y", "X", "X", None, np.nan, "Y", "Y", "X", "X"],
+        "MIXED": ["1", 1, 1.0, True, "1", None, "a", "a", 2, 2],
+        "SEQ": [1.0, 1.0, 1.0, 2.0, 3.0, 3.0, np.nan, np.nan, 0.0, -0.0],
+    })
+    expectations = [
+        {"type": UNIQUE, "kwargs": {"column_list": ["USUBJID", "TESTCD"], "ignore_row_if": "never"}},
+        {"type": UNIQUE, "kwargs": {"column_list": ["MIXED", "SEQ"], "ignore_row_if": "never"}},
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "TESTCD", "value_set": ["X"]}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "MIXED",
+                                                                  "row_condition": 'TESTCD=="X"'},
+         "meta": {"condition_columns": ["TESTCD"]}},
+    ]
+    suite = {"name": "T", "expectations": [{**e, "meta": {**e.get("meta", {}), "key": f"T-{i:04d}"}}
+                                           for i, e in enumerate(expectations)]}
+    codes = {c: value_codes(frame[c]) for c in ("USUBJID", "TESTCD", "MIXED")}
+    alone, ran = plan(suite, frame)
+    shared, ran_shared = plan(suite, frame, codes)
+    assert ran == ran_shared == 4 and len(alone) == len(shared) == 3
+    for a, b in zip(alone, shared):
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+        assert [e["meta"]["key"] for e in a.expectations] == [e["meta"]["key"] for e in b.expectations]
+        assert a.widths == b.widths
+        if isinstance(a.codes, dict):
+            assert a.codes.keys() == b.codes.keys() and all(np.array_equal(a.codes[c], b.codes[c]) for c in a.codes)
+        else:
+            assert (a.codes is None) == (b.codes is None) and (a.codes is None or np.array_equal(a.codes, b.codes))
+        assert (a.positions is None) == (b.positions is None)
+        assert a.positions is None or np.array_equal(a.positions, b.positions)
+    repeated = (frame[["USUBJID", "TESTCD"]].duplicated(keep=False) | frame[["MIXED", "SEQ"]].duplicated(keep=False))
+    repeated[0] = True                                  # as DataFrame.duplicated (GX's test) tells values apart
+    assert next(b.positions for b in shared if b.positions is not None).tolist() == np.flatnonzero(repeated).tolist()
+
+
 # --------------------------------------------------------------------------- failures become findings
 def _with_broken_expectation(monkeypatch):
     """Every suite of DM gets an expectation GX cannot build (an unknown type): its batch cannot run."""

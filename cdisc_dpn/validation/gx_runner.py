@@ -115,7 +115,20 @@ def _padded_distinct(frame: pd.DataFrame, codes: dict[str, np.ndarray]) -> tuple
     return pd.DataFrame(columns, columns=frame.columns), widths
 
 
-def _repeated_rows(frame: pd.DataFrame, column_lists: Sequence[Sequence[str]]) -> np.ndarray:
+def _factorized(frame: pd.DataFrame, column: str, codes: Mapping[str, np.ndarray]) -> np.ndarray:
+    """`pd.factorize` codes of a column, or its value_codes when they tell rows apart the same way:
+    text columns that value_codes factorized (string dtype, or object strings it merged; not floats,
+    which it tells apart by bits, nor objects it left unmerged)."""
+    known = codes.get(column)
+    if known is not None and len(known):
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.StringDtype) or (dtype == object and int(known.max()) < len(known) - 1):
+            return known
+    return pd.factorize(frame[column], use_na_sentinel=False)[0]
+
+
+def _repeated_rows(frame: pd.DataFrame, column_lists: Sequence[Sequence[str]],
+                   codes: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Rows whose values in one of the column lists also occur in another row, plus row 0.
 
     A uniqueness verdict on a row depends only on the rows holding the same values, and a row that
@@ -125,15 +138,17 @@ def _repeated_rows(frame: pd.DataFrame, column_lists: Sequence[Sequence[str]]) -
     keep = np.zeros(len(frame), dtype=bool)
     keep[0] = True
     for columns in column_lists:
-        joint = joint_codes([pd.factorize(frame[c], use_na_sentinel=False)[0] for c in columns], len(frame))
+        joint = joint_codes([_factorized(frame, c, codes or {}) for c in columns], len(frame))
         keep |= np.bincount(joint)[joint] > 1
     return np.flatnonzero(keep)
 
 
-def _batches(expectations: list[dict], frame: pd.DataFrame) -> list[_Batch]:
+def _batches(expectations: list[dict], frame: pd.DataFrame,
+             known: Mapping[str, np.ndarray] | None = None) -> list[_Batch]:
     """Group expectations by the frame they can run on: the padded distinct values (table-level and
     unconditional per-value ones), distinct combinations of a conditional one's columns, the rows
-    whose keys repeat (uniqueness), or the needed columns of the whole frame (`mostly`)."""
+    whose keys repeat (uniqueness), or the needed columns of the whole frame (`mostly`).
+    `known`: value_codes of some columns that the caller already has (the writer's), not made again."""
     if not frame.columns.is_unique or len(frame) == 0:
         return [_Batch(frame, expectations, None)]
     whole: list[dict] = []
@@ -153,7 +168,7 @@ def _batches(expectations: list[dict], frame: pd.DataFrame) -> list[_Batch]:
             unique.append(e)
         else:
             whole.append(e)
-    codes: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {c: k for c, k in (known or {}).items() if c in frame.columns}
 
     def code(c: str) -> np.ndarray:
         if c not in codes:
@@ -173,7 +188,7 @@ def _batches(expectations: list[dict], frame: pd.DataFrame) -> list[_Batch]:
         batches.append(_Batch(frame[list(columns)].take(first_rows(joint)).reset_index(drop=True), group, joint))
     if unique:
         needed = sorted(set().union(*(_columns_needed(e) for e in unique)))
-        rows = _repeated_rows(frame, [list(e["kwargs"]["column_list"]) for e in unique])
+        rows = _repeated_rows(frame, [list(e["kwargs"]["column_list"]) for e in unique], codes)
         subset = frame[[c for c in frame.columns if c in needed]].take(rows).reset_index(drop=True)
         batches.append(_Batch(subset, unique, None, positions=rows))
     if whole:
@@ -203,15 +218,17 @@ class Evaluation:
     exception: str | None = None
 
 
-def plan(suite: Mapping[str, Any], frame: pd.DataFrame) -> tuple[list[_Batch], int]:
+def plan(suite: Mapping[str, Any], frame: pd.DataFrame,
+         codes: Mapping[str, np.ndarray] | None = None) -> tuple[list[_Batch], int]:
     """The batches GX runs for the expectations that apply to the frame's columns, and how many apply.
-    Batch frames hold object strings; the frame is the dataset's (a RangeIndex: rows are positions)."""
+    Batch frames hold object strings; the frame is the dataset's (a RangeIndex: rows are positions).
+    `codes`: `distinct.value_codes` of columns of this frame, when the caller has them already."""
     columns = set(frame.columns)
     runnable = [e for e in suite["expectations"]
                 if e["type"] in TABLE_LEVEL or _columns_needed(e) <= columns]
     if not runnable:
         return [], 0
-    batches = _batches(runnable, frame)
+    batches = _batches(runnable, frame, codes)
     for batch in batches:
         batch.frame = object_strings(batch.frame)
     return batches, len(runnable)

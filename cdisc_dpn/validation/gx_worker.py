@@ -154,12 +154,14 @@ class GxWorker:
     def pid(self) -> int:
         return self.process.pid
 
-    def submit(self, name: str, source: pd.DataFrame, suite: Mapping[str, Any]) -> None:
-        """Hand the worker one finished dataset's batches; `outcomes` takes the verdicts later."""
+    def submit(self, name: str, source: pd.DataFrame, suite: Mapping[str, Any],
+               codes: Mapping[str, Any] | None = None) -> None:
+        """Hand the worker one finished dataset's batches; `outcomes` takes the verdicts later.
+        `codes`: value_codes of some of the dataset's columns, when the caller has them (the writer's)."""
         if self.problem is not None:
             return
         frame = source.reset_index(drop=True)
-        batches, ran = plan(suite, frame)
+        batches, ran = plan(suite, frame, codes)
         self._number += 1
         payload = [(b.frame, runtime_expectations(b)) for b in batches]
         for b in batches:

@@ -307,13 +307,14 @@ def _suite(spec: DatasetSpec, terminology: Terminology, catalogue: Catalogue, *,
 
 def submit_suite(gx: "GxWorker", name: str, domain: DomainFrame, terminology: Terminology, *,
                  lengths: Mapping[str, int] | None = None, severities: Mapping[str, str] | None = None,
-                 rules_path: Path | None = None) -> None:
+                 rules_path: Path | None = None, codes: Mapping[str, Any] | None = None) -> None:
     """Hand a finished dataset to the GX worker, so its verdicts are ready when `validate_domains` is
-    called with the same data and options (with other options the suite differs and runs there)."""
+    called with the same data and options (with other options the suite differs and runs there).
+    `codes`: `distinct.value_codes` of some of its columns, when the caller has them (the writer's)."""
     catalogue = with_severities(load_catalogue(rules_path), severities or {})
     suite = _suite(domain.spec, terminology, catalogue, lengths=lengths, column_order=None, selected=None)
     if suite is not None:
-        gx.submit(name, domain.frame, suite)
+        gx.submit(name, domain.frame, suite, codes)
 
 
 def validate_domains(domains: Mapping[str, DomainFrame], terminology: Terminology, *, specs: Specs | None = None,
