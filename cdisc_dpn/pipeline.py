@@ -167,11 +167,13 @@ def drop_empty_datasets(domains: dict[str, DomainFrame]) -> tuple[dict[str, Doma
 def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunConfig, specs: Specs,
                    created: str,
                    written: Callable[[str, DomainFrame, dict[str, int], dict[str, np.ndarray]], None] | None = None,
+                   first_rows: dict[str, dict[str, np.ndarray]] | None = None,
                    ) -> tuple[dict[str, dict[str, int]], list[Finding], dict[str, Path]]:
     """XPT (plus split parts and Dataset-JSON) for every dataset (already checked by prepare_frames);
     returns the final lengths. `written` is told each dataset, its final lengths and the value codes of
     its character columns (`distinct.value_codes`, valid while the call lasts) as soon as its XPT is
-    written."""
+    written. `first_rows`, when given, is filled with dataset -> text variable -> the first row of each
+    distinct value (small: what define profiling needs, without the per-row codes)."""
     lengths: dict[str, dict[str, int]] = {}
     findings: list[Finding] = []
     paths: dict[str, Path] = {}
@@ -184,6 +186,8 @@ def write_datasets(domains: dict[str, DomainFrame], sdtm_dir: Path, config: RunC
         coded = coded_columns(dom.frame, meta)      # each distinct text found once, for XPT and Dataset-JSON
         result = write_xpt(path, dom.frame, meta, created=stamp, check=False, coded=coded)
         lengths[name] = dict(result.lengths)
+        if first_rows is not None:
+            first_rows[name] = {c: t.first for c, t in coded.items()}
         paths[name] = path
         if written is not None:
             written(name, dom, lengths[name], {c: t.codes for c, t in coded.items()})
@@ -370,14 +374,17 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
         os.utime(raw_out / table.path.name, (0, 0))
 
     t = stage("Writing XPT and Dataset-JSON")
+    first_rows: dict[str, dict[str, np.ndarray]] = {}
     lengths, write_notes, xpt_paths = write_datasets(domains, sdtm_dir, config, specs, created,
-                                                     written=to_gx if gx is not None else None)
+                                                     written=to_gx if gx is not None else None, first_rows=first_rows)
     findings.extend(write_notes)
     timings["write"] = time.perf_counter() - t
 
     t = stage("Building Define-XML 2.1")
     define_path = sdtm_dir / "define.xml"
-    findings.extend(describe_study(specs, terminology, list(domains.values()), lengths, created, define_path))
+    findings.extend(describe_study(specs, terminology, list(domains.values()), lengths, created, define_path,
+                                   first_rows))
+    del first_rows
     timings["define"] = time.perf_counter() - t
 
     t = stage("Validating (expectation suites + conformance rules)")
@@ -410,12 +417,13 @@ def _write_all(config, specs, terminology, raw, domains, ledger, findings, creat
 
 
 def describe_study(specs: Specs, terminology, domains: list[DomainFrame], lengths: dict[str, dict[str, int]],
-                   created: str, define_path: Path) -> list[Finding]:
+                   created: str, define_path: Path,
+                   first_rows: dict[str, dict[str, np.ndarray]] | None = None) -> list[Finding]:
     """Stage "define": define.xml (checked against the data and the schema) and define.html beside it."""
     from cdisc_dpn.define import build_define, check_define, render_define_html, write_define
 
     tree, findings = build_define(specs, terminology, domains, lengths, created=created,
-                                  file_oid=specs.study.define.get("file_oid"))
+                                  file_oid=specs.study.define.get("file_oid"), first_rows=first_rows)
     findings += check_define(tree, domains, lengths)
     write_define(tree, define_path)
     render_define_html(tree, define_path.with_suffix(".html"))

@@ -261,3 +261,23 @@ def test_iso8601_durations_are_duration_datetime_like_validation_expects():
         assert item.get("DataType") == "durationDatetime" and item.get("Length") is None
         assert is_duration_name(name)
     assert check_xsd(tree) == []
+
+
+def test_first_rows_from_the_writer_give_the_same_define(study):
+    """The pipeline hands define the first row of each distinct text value (the XPT writer's
+    CodedText.first) instead of factorizing again: the same define.xml, byte for byte."""
+    from cdisc_dpn.pipeline import xpt_metadata
+    from cdisc_dpn.xpt.writer import coded_columns
+
+    spec, domains, lengths, tree, findings = study
+    first_rows = {d.spec.name: {c: t.first for c, t in coded_columns(d.frame, xpt_metadata(d.spec)).items()}
+                  for d in domains}
+    assert any(first_rows.values())
+    shared, shared_findings = build_define(spec, S.terminology(spec), domains, lengths, created=S.CREATED,
+                                           first_rows=first_rows)
+    assert etree.tostring(shared) == etree.tostring(tree)
+    assert [f.message for f in shared_findings] == [f.message for f in findings]
+    # rows that are not the first of each value would describe other values: the rows are really used
+    wrong = {n: {c: f[:1] for c, f in cols.items()} for n, cols in first_rows.items()}
+    narrowed, _ = build_define(spec, S.terminology(spec), domains, lengths, created=S.CREATED, first_rows=wrong)
+    assert etree.tostring(narrowed) != etree.tostring(tree)

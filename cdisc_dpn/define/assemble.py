@@ -9,7 +9,7 @@ findings) -> xml (elements).
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 from lxml import etree
@@ -41,8 +41,10 @@ def _finding(code: str, severity: Severity, message: str, **where) -> Finding:
 class _DefineAssembler:
     """Walks the specs and the written datasets, decides what define.xml says and collects findings."""
 
-    def __init__(self, specs: Specs, terminology: Terminology, lengths: Mapping[str, Mapping[str, int]]):
+    def __init__(self, specs: Specs, terminology: Terminology, lengths: Mapping[str, Mapping[str, int]],
+                 first_rows: Mapping[str, Mapping[str, Any]] | None = None):
         self.specs = specs
+        self.first_rows = first_rows or {}
         self.study = specs.study
         self.terminology = terminology
         self.lengths = lengths
@@ -214,7 +216,7 @@ class _DefineAssembler:
         declared_type = var.type if var is not None else (meta.type if meta is not None else None)
         is_num = declared_type == "Num" if declared_type else pd.api.types.is_numeric_dtype(series)
         loc = {"dataset": name, "variable": column}
-        values = profile.column_values(series, is_num)
+        values = profile.column_values(series, is_num, self.first_rows.get(name, {}).get(column))
         shown = profile.shown_values(values, is_num)
         length = sig = None
         if is_num:
@@ -471,12 +473,15 @@ class _DefineAssembler:
 
 def build_define(specs: Specs, terminology: Terminology, domains: Sequence[DomainFrame],
                  lengths: Mapping[str, Mapping[str, int]], *, created: str,
-                 file_oid: str | None = None) -> tuple[etree._ElementTree, list[Finding]]:
+                 file_oid: str | None = None, first_rows: Mapping[str, Mapping[str, Any]] | None = None,
+                 ) -> tuple[etree._ElementTree, list[Finding]]:
     """Define-XML 2.1 tree for the written datasets plus the findings met while describing them.
 
     `lengths` maps dataset -> variable -> the character length written to the XPT (bytes);
     `created` is the run's ISO date-time (CreationDateTime), never the clock.
+    `first_rows`: dataset -> variable -> the first row of each distinct value (the writer's
+    `CodedText.first`), so the columns the writer coded are not factorized again.
     """
-    assembler = _DefineAssembler(specs, terminology, lengths)
+    assembler = _DefineAssembler(specs, terminology, lengths, first_rows)
     tree = assembler.build(domains, created, file_oid)
     return tree, assembler.findings

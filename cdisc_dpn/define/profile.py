@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from cdisc_dpn.distinct import first_rows, on_distinct, value_codes
@@ -46,9 +47,11 @@ class WhereRows:
         return mask
 
 
-def column_values(series: pd.Series, is_num: bool) -> list:
-    """Distinct finite numbers of a Num column, distinct non-empty texts of a Char column."""
-    return dt.num_values(distinct(series)) if is_num else dt.char_values(distinct(series))
+def column_values(series: pd.Series, is_num: bool, first: np.ndarray | None = None) -> list:
+    """Distinct finite numbers of a Num column, distinct non-empty texts of a Char column.
+    `first`: the first row of each distinct value (as `distinct` finds them), when the writer has them."""
+    values = distinct(series) if first is None else series.iloc[first]
+    return dt.num_values(values) if is_num else dt.char_values(values)
 
 
 def shown_values(values: list, is_num: bool) -> list[str]:
