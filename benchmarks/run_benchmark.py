@@ -351,8 +351,14 @@ def run_size(subjects: int, workdir: Path, *, study_dir: Path | None = None, see
     }
     # The GX worker runs beside the stages: its CPU and memory are not in the stage figures above.
     # Worker peak + main peak is an upper bound of what the run held at once (the honest total).
-    total["worker_cpu_seconds"] = children_after[0] - children_before[0]
-    total["worker_peak_rss_mb"] = children_after[1] / MB if children_after[1] > children_before[1] else None
+    # The worker's own figures come from /proc/<pid> read just before it is stopped (RunResult.worker):
+    # RUSAGE_CHILDREN charges a child forked from this large process with its RSS before exec, so that
+    # figure (kept as worker_rusage_peak_rss_mb, for reference only) says the parent's size, not the worker's.
+    own = getattr(result, "worker", None) or {}
+    rusage_peak = children_after[1] / MB if children_after[1] > children_before[1] else None
+    total["worker_cpu_seconds"] = own.get("cpu_seconds", children_after[0] - children_before[0])
+    total["worker_peak_rss_mb"] = own.get("peak_rss_mb")
+    total["worker_rusage_peak_rss_mb"] = rusage_peak
     total["cpu_seconds_with_worker"] = total["cpu_seconds"] + total["worker_cpu_seconds"]
     total["peak_rss_with_worker_mb"] = total["peak_rss_mb"] + (total["worker_peak_rss_mb"] or 0)
     say(f"[{subjects}] XPT writers")

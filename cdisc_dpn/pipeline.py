@@ -80,6 +80,7 @@ class RunResult:
     replaced: bool = False                # an earlier output was replaced by this run
     cleaned: list[str] = field(default_factory=list)   # leftovers of interrupted runs removed first
     late_signal: str | None = None        # SIGTERM/SIGINT that arrived during the final swap (run completed)
+    worker: dict[str, float] = field(default_factory=dict)   # GX worker's own peak_rss_mb, cpu_seconds ({}: none)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -286,7 +287,10 @@ def run_pipeline(config: RunConfig, progress: Progress = _quiet, detail: Progres
     try:
         # the GX worker starts first: Great Expectations imports while the raw files are read and mapped
         with claim_output(config.out_dir.resolve()) as claim, running_gx_worker() as gx:
-            return _convert_and_publish(config, progress, claim, detail, gx)
+            result = _convert_and_publish(config, progress, claim, detail, gx)
+        if gx is not None:                    # stopped now: what it used itself, read before it stopped
+            result.worker = dict(gx.stats)
+        return result
     except FolderBusy as exc:
         raise InputError("the output folder is in use by another run", [Finding(
             "RUN-OUTPUT-LOCKED", Severity.ERROR, str(exc), stage="run", file=str(config.out_dir),

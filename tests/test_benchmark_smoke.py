@@ -45,6 +45,10 @@ def test_benchmark_at_20_subjects(tmp_path, capsys):
     total = doc["total"]
     assert total["seconds"] >= total["pipeline_seconds"] > 0
     assert total["peak_rss_mb"] == max(s["peak_rss_mb"] for s in doc["stages"].values())
+    # the GX worker's own peak (read from /proc before it stops), not RUSAGE_CHILDREN's fork-time figure
+    if total["worker_peak_rss_mb"] is not None:
+        assert total["worker_peak_rss_mb"] > 0
+        assert total["peak_rss_with_worker_mb"] == total["peak_rss_mb"] + total["worker_peak_rss_mb"]
 
     xpt = doc["xpt"]
     assert xpt["datasets"] == len(doc["sdtm_rows_per_dataset"]) and xpt["rows"] == doc["sdtm_rows"]

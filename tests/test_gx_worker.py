@@ -327,3 +327,35 @@ def test_first_rows_in_one_pass_agree_with_sorting():
             shuffled = rng.permutation(codes.max() + 1)[codes]             # any other numbering
             assert first_rows(shuffled).tolist() == by_sorting(shuffled).tolist()
     assert first_rows(np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+# --------------------------------------------------------------------------- the worker's own usage
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_worker_reports_its_own_peak_memory_not_the_size_of_the_process_it_was_forked_from(ct):
+    ballast = np.ones(300 * 2**20 // 8)               # 300 MB touched here before the worker is forked
+    parent_mb = _rss_mb()
+    started = GxWorker.start()
+    assert started is not None
+    try:
+        _through_worker(st.domains(st.frames()), ct, started)
+    finally:
+        started.close()
+    del ballast
+    assert started.problem is None and started.answered > 0
+    # it imported GX and ran suites (tens of MB at least), yet it is far smaller than this process
+    assert 30 < started.stats["peak_rss_mb"] < parent_mb - 200, (started.stats, parent_mb)
+    assert started.stats["cpu_seconds"] > 0
+
+
+@pytest.mark.slow
+def test_run_result_carries_the_workers_own_usage(pipeline_run):
+    result, _ = pipeline_run
+    assert set(result.worker) == {"peak_rss_mb", "cpu_seconds"}
+    assert result.worker["peak_rss_mb"] > 30 and result.worker["cpu_seconds"] > 0

@@ -121,6 +121,7 @@ class GxWorker:
         self.timeout = timeout
         self.problem: str | None = None       # why the worker was given up (the rest ran in the main process)
         self.answered = 0                     # datasets whose verdicts came from the worker
+        self.stats: dict[str, float] = {}     # its own peak RSS and CPU, read just before it is stopped
         self._jobs: dict[str, _Job] = {}
         self._number = 0
         os.set_blocking(process.stdin.fileno(), False)     # a request never waits on a worker that hangs
@@ -214,6 +215,8 @@ class GxWorker:
 
     def _stop(self, force: bool) -> int | None:
         process = self.process
+        if process.poll() is None:
+            self.stats = own_usage(process.pid)
         if process.poll() is None and not force:
             try:
                 process.stdin.close()         # end of requests: the worker leaves its loop
@@ -240,6 +243,21 @@ class GxWorker:
         if self.process.returncode is None:
             self._stop(force)
         self._jobs.clear()
+
+
+def own_usage(pid: int) -> dict[str, float]:
+    """A live process's own peak RSS (VmHWM, MB) and CPU seconds from /proc ({} where there is none).
+    Not RUSAGE_CHILDREN: a child forked from a large parent is charged the parent's RSS before exec."""
+    stats: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("VmHWM:"):
+                stats["peak_rss_mb"] = int(line.split()[1]) / 1024
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
+        stats["cpu_seconds"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        pass
+    return stats
 
 
 @contextmanager

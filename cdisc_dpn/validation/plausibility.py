@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.distinct import on_distinct
 from cdisc_dpn.spec.model import PlausibleRange
 from cdisc_dpn.terminology.ct import normalise
 
@@ -32,8 +33,18 @@ class OutOfRange:
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
-    series = frame[column]
+    return on_distinct(frame[column], _stripped)
+
+
+def _stripped(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, dict]:
+    """Codes per row and code of each distinct value, so a range's test and unit are found by
+    comparing integers (a findings dataset is long, its test codes and units are few)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, {u: i for i, u in enumerate(uniques)}
 
 
 def _units(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -47,23 +58,28 @@ def find_out_of_range(frame: pd.DataFrame, domain: str, ranges: tuple[PlausibleR
     testcd_col = f"{domain}TESTCD"
     if testcd_col not in frame.columns or not ranges:
         return []
-    tests = _text(frame, testcd_col).str.upper()
-    stresu, orresu = _units(frame, f"{domain}STRESU"), _units(frame, f"{domain}ORRESU")
+    tests, test_code = _codes(on_distinct(_text(frame, testcd_col), lambda t: t.str.upper()))
+    stresu, stresu_code = _codes(_units(frame, f"{domain}STRESU"))
+    orresu, orresu_code = _codes(_units(frame, f"{domain}ORRESU"))
     stresn = pd.to_numeric(frame.get(f"{domain}STRESN", pd.Series(np.nan, index=frame.index)), errors="coerce")
-    orres = pd.to_numeric(_text(frame, f"{domain}ORRES"), errors="coerce")
+    orres = on_distinct(_text(frame, f"{domain}ORRES"), lambda t: pd.to_numeric(t, errors="coerce"))
+    numbers = {f"{domain}STRESN": stresn.to_numpy(dtype=float), f"{domain}ORRES": orres.to_numpy(dtype=float)}
     out = []
     for r in ranges:
         if r.domain and r.domain.upper() != domain.upper():
             continue
+        if r.testcd.upper() not in test_code:
+            continue
         unit = normalise(r.unit)
-        of_test = tests == r.testcd.upper()
-        on_standard = of_test & (stresu == unit)
-        on_original = of_test & ~on_standard & (orresu == unit)
-        checked = ((f"{domain}STRESN", on_standard, stresn), (f"{domain}ORRES", on_original, orres))
-        for variable, mask, values in checked:
-            low = values < r.low if r.low is not None else pd.Series(False, index=frame.index)
-            high = values > r.high if r.high is not None else pd.Series(False, index=frame.index)
-            bad = (mask & values.notna() & (low | high)).to_numpy()
+        of_test = tests == test_code[r.testcd.upper()]
+        on_standard = of_test & (stresu == stresu_code.get(unit, -1))
+        on_original = of_test & ~on_standard & (orresu == orresu_code.get(unit, -1))
+        for variable, mask in ((f"{domain}STRESN", on_standard), (f"{domain}ORRES", on_original)):
+            values = numbers[variable]
+            with np.errstate(invalid="ignore"):
+                low = values < r.low if r.low is not None else False
+                high = values > r.high if r.high is not None else False
+            bad = mask & ~np.isnan(values) & (low | high)
             if bad.any():
-                out.append(OutOfRange(r, variable, np.flatnonzero(bad), values.to_numpy()[bad]))
+                out.append(OutOfRange(r, variable, np.flatnonzero(bad), values[bad]))
     return out

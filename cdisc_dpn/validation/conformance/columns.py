@@ -39,6 +39,16 @@ def records(frame: pd.DataFrame, mask: np.ndarray | pd.Series, value: pd.Series 
     return pd.DataFrame(data)
 
 
+def pairs_in(a: np.ndarray, b: np.ndarray, in_a: np.ndarray, in_b: np.ndarray) -> np.ndarray:
+    """True where the pair (a, b) is among the pairs (in_a, in_b): both sides as codes into shared
+    distinct values, so no per-row key text is built (a SUPP-- dataset is as long as its parent)."""
+    a_codes, a_uniques = pd.factorize(np.concatenate([in_a, a]), use_na_sentinel=False)
+    b_codes, b_uniques = pd.factorize(np.concatenate([in_b, b]), use_na_sentinel=False)
+    keys = a_codes.astype(np.int64) * (len(b_uniques) + 1) + b_codes
+    n = len(in_a)
+    return np.isin(keys[n:], keys[:n])
+
+
 def dataset_record(value: str = "", usubjid: str = "", **fields: Any) -> pd.DataFrame:
     return pd.DataFrame([{"row": -1, "usubjid": usubjid, "value": value, **fields}])
 

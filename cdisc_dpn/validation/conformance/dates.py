@@ -6,6 +6,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from cdisc_dpn.distinct import first_rows, joint_codes, value_codes
 from cdisc_dpn.standards.kinds import number_texts
 
 from .base import CheckContext, Violation, check
@@ -115,19 +116,24 @@ def epoch_matches_se(ctx: CheckContext) -> list[Violation]:
         recs = recs[(recs["USUBJID"] != "") & (recs["EPOCH"] != "") & (recs["_d"].str.len() >= 10)]
         if recs.empty:
             continue
-        pairs = recs.merge(elements, on=["USUBJID", "EPOCH"], how="left")
+        # Records repeat (subject, epoch, date) a lot (one per test on a visit): each one is matched once.
+        combo = joint_codes([value_codes(recs[c]) for c in ("USUBJID", "EPOCH", "_d")], len(recs))
+        first = first_rows(combo)
+        distinct = recs.iloc[first].assign(_row=np.arange(len(first)))
+        pairs = distinct.merge(elements, on=["USUBJID", "EPOCH"], how="left")
         has_element = pairs["_st"].notna()
         st, en = pairs["_st"].fillna(""), pairs["_en"].fillna("")
         inside = has_element & ~iso_after(st, pairs["_d"]) & ~iso_after(pairs["_d"], en)
-        ok = inside.groupby(pairs["_row"], dropna=False).any()
-        matched = has_element.groupby(pairs["_row"], dropna=False).any()
-        bad_rows = ok.index[~ok.to_numpy()]
+        ok = inside.groupby(pairs["_row"], dropna=False).any().to_numpy()[combo]
+        matched = has_element.groupby(pairs["_row"], dropna=False).any().to_numpy()[combo]
+        rows = recs["_row"].to_numpy()
+        bad_rows = rows[~ok]
         if len(bad_rows) == 0:
             continue
         mask = np.zeros(len(frame), dtype=bool)
         mask[bad_rows] = True
         detail = pd.Series("", index=frame.index)
-        no_element = matched.index[~matched.to_numpy()]
+        no_element = rows[~matched]
         detail.iloc[no_element] = " (the subject has no SE element with this EPOCH)"
         out.append(Violation(name, "EPOCH", records(frame, mask, text(frame["EPOCH"]), date_variable=date_col,
                                                     date=text(frame[date_col]), detail=detail)))

@@ -10,7 +10,7 @@ from cdisc_dpn.standards.kinds import number_texts
 from cdisc_dpn.validation.plausibility import find_out_of_range
 
 from .base import CheckContext, Violation, check
-from .columns import date_pairs, records, text
+from .columns import date_pairs, pairs_in, records, text
 
 
 @check("visit_matches_tv")
@@ -19,7 +19,6 @@ def visit_matches_tv(ctx: CheckContext) -> list[Violation]:
     if tv is None or not {"VISITNUM", "VISIT"} <= set(tv.columns):
         return []
     planned = pd.Series(text(tv["VISIT"]).to_numpy(), index=number_texts(tv["VISITNUM"]).to_numpy())
-    planned_keys = set(planned.index + "\x1f" + planned.to_numpy())
     first_name = planned[~planned.index.duplicated()]
     out = []
     for name in sorted(ctx.frames):
@@ -29,7 +28,8 @@ def visit_matches_tv(ctx: CheckContext) -> list[Violation]:
         num = pd.to_numeric(frame["VISITNUM"], errors="coerce")
         scheduled = num.notna() & (num == num.round())
         num_text, visit = number_texts(num), text(frame["VISIT"])
-        mask = scheduled & ~(num_text + "\x1f" + visit).isin(planned_keys)
+        mask = scheduled.to_numpy() & ~pairs_in(num_text.to_numpy(), visit.to_numpy(),
+                                                 planned.index.to_numpy(), planned.to_numpy())
         if mask.any():
             expected = num_text.map(first_name)
             detail = pd.Series(np.where(expected.notna(), " (TV calls it " + expected.fillna("").astype(str) + ")",

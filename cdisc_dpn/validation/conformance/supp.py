@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .base import CheckContext, Violation, check
-from .columns import normalised_key, records, text
+from .columns import normalised_key, pairs_in, records, text
 
 
 def supp_frames(ctx: CheckContext) -> Iterable[tuple[str, pd.DataFrame]]:
@@ -38,8 +38,8 @@ def supp_parent_exists(ctx: CheckContext) -> list[Violation]:
             if var not in parent.columns:
                 detail.iloc[pos] = f" ({dom} has no variable {var})"
                 continue
-            parent_keys = set(text(parent["USUBJID"]) + "\x1f" + normalised_key(parent[var]))
-            resolved[pos] = (subject.iloc[pos] + "\x1f" + idvarval.iloc[pos]).isin(parent_keys).to_numpy()
+            resolved[pos] = pairs_in(subject.to_numpy()[pos], idvarval.to_numpy()[pos],
+                                      text(parent["USUBJID"]).to_numpy(), normalised_key(parent[var]).to_numpy())
         mask = ~resolved
         if mask.any():
             out.append(Violation(name, "IDVARVAL", records(supp, mask, text(supp["IDVARVAL"]), rdomain=rdomain,

@@ -228,7 +228,8 @@ class _KeyedJoin(Columns):
             uniques = np.append(uniques, np.array([np.nan], dtype=object))
             null = np.append(null, True)
             fill_code = len(uniques) - 1
-        return Distinct(np.where(pos < 0, fill_code, d.codes[np.maximum(pos, 0)]), uniques, null)
+        codes = np.where(pos < 0, fill_code, d.codes[np.maximum(pos, 0)]).astype(d.codes.dtype, copy=False)
+        return Distinct(codes, uniques, null)
 
     def frame(self, needed: frozenset[str]) -> pd.DataFrame:
         names = [c[0] for c in self.order if c[3] in needed]

@@ -113,6 +113,16 @@ class View:
 _CACHE = "_open_rules_column"          # attribute of a shared Series: its Column
 
 
+def narrow_codes(codes: np.ndarray, count: int) -> np.ndarray:
+    """Codes in the smallest signed integer type that holds `count` + 1 values (one spare, for a
+    null appended later): a dataset keeps every column's codes while its rules run, and int64 codes
+    were most of that memory."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(dtype).max:
+            return codes.astype(dtype, copy=False)
+    return codes
+
+
 @dataclass
 class Distinct:
     """A column's values as codes into its distinct values: pd.factorize of the column as objects,
@@ -131,7 +141,7 @@ class Distinct:
             return None
         u = np.empty(len(uniques), dtype=object)
         u[:] = list(np.asarray(uniques, dtype=object))
-        return cls(codes, u, pd.isna(u).astype(bool) if len(u) else np.zeros(0, dtype=bool))
+        return cls(narrow_codes(codes, len(u)), u, pd.isna(u).astype(bool) if len(u) else np.zeros(0, dtype=bool))
 
     def spread(self, per_unique: np.ndarray) -> np.ndarray:
         return per_unique[self.codes] if len(self.codes) else per_unique[:0]
