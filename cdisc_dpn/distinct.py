@@ -59,6 +59,16 @@ def on_distinct(series: pd.Series, transform: Callable[[pd.Series], pd.Series]) 
     return transform(series.iloc[first]).take(codes).set_axis(series.index)
 
 
+def on_distinct_each(series: pd.Series, transforms: Sequence[Callable[[pd.Series], pd.Series]]) -> list[pd.Series]:
+    """`[on_distinct(series, t) for t in transforms]`, grouping the series' values once for all."""
+    codes = value_codes(series)
+    first = first_rows(codes)
+    if len(first) == len(series):
+        return [transform(series) for transform in transforms]
+    distinct = series.iloc[first]
+    return [transform(distinct).take(codes).set_axis(series.index) for transform in transforms]
+
+
 def map_distinct(series: pd.Series, function: Callable) -> pd.Series:
     """`series.map(function)` with `function` called once per distinct value (a per-row lambda
     over a column that repeats a few values is the slow path this replaces)."""

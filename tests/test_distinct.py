@@ -23,3 +23,13 @@ def test_first_rows_equals_sorting(seed):
 def test_codes_not_in_order_of_appearance_still_work(codes):
     codes = np.asarray(codes, dtype=np.int64)
     assert np.array_equal(first_rows(codes), np.unique(codes, return_index=True)[1])
+
+
+@pytest.mark.parametrize("values", [[" a", "b ", " a", None, "b ", "c"], ["x", "y"], [], ["1", "1", "1"]])
+def test_on_distinct_each_equals_each_direct_transform(values):
+    from cdisc_dpn.distinct import on_distinct_each
+
+    series = pd.Series(values, dtype=object, index=range(10, 10 + len(values)))
+    transforms = [lambda s: s.astype(str).str.strip(), lambda s: s.isna(), lambda s: s.astype(str).str.len()]
+    for got, transform in zip(on_distinct_each(series, transforms), transforms):
+        pd.testing.assert_series_equal(got, transform(series))

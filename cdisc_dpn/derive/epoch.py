@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cdisc_dpn.derive.context import MappingContext
-from cdisc_dpn.distinct import on_distinct
+from cdisc_dpn.distinct import on_distinct, on_distinct_each
 
 
 def _days(values: pd.Series) -> pd.Series:
@@ -31,11 +31,13 @@ def derive_epoch(subjects: pd.Series, dates: pd.Series, se: pd.DataFrame) -> pd.
     order = ["USUBJID", "_start"] + (["TAETORD"] if "TAETORD" in elements.columns else [])
     elements = elements.sort_values(order, kind="stable")
     elements["_last"] = ~elements["USUBJID"].duplicated(keep="last")
-    records = pd.DataFrame({"USUBJID": on_distinct(subjects, lambda s: s.astype(str)).values,
+    subject_text, subject_given = on_distinct_each(subjects, [lambda s: s.astype(str),
+                                                              lambda s: s.astype(str).str.strip() != ""])
+    records = pd.DataFrame({"USUBJID": subject_text.values,
                             "_day": _days(dates).values, "_pos": range(len(subjects))})
     records["USUBJID"] = records["USUBJID"].astype(str)      # same key dtype on both sides (pandas 2 and 3)
     # A record without a subject matches no element (merge_asof would pair "" with "" and "nan" with "nan").
-    known = (subjects.notna() & on_distinct(subjects, lambda s: s.astype(str).str.strip() != "")).to_numpy()
+    known = (subjects.notna() & subject_given).to_numpy()
     records = records[records["_day"].notna().to_numpy() & known].sort_values("_day", kind="stable")
     if records.empty or elements.empty:
         return out

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_dpn.derive.dates import DEFAULT_FORMATS, combine_datetime, parse_date, parse_time
-from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, value_codes
+from cdisc_dpn.distinct import first_rows, joint_codes, on_distinct, on_distinct_each, value_codes
 from cdisc_dpn.errors import Severity
 from cdisc_dpn.derive.context import MappingContext, MappingProblem
 from cdisc_dpn.standards.kinds import NUMBER_PATTERN
@@ -106,8 +106,8 @@ def _dates(ctx: MappingContext, params: dict, column_key: str = "column") -> pd.
     formats = _formats(ctx, params)
     values = ctx.column(params[column_key]) if column_key in params else ctx.value(params)
     cache = {v: parse_date(v, formats) for v in values.unique()}
-    parsed = on_distinct(values, lambda s: s.map(lambda v: cache[v].iso))
-    problems = on_distinct(values, lambda s: s.map(lambda v: cache[v].problem))
+    parsed, problems = on_distinct_each(values, [lambda s: s.map(lambda v: cache[v].iso),
+                                                 lambda s: s.map(lambda v: cache[v].problem)])
     bad = problems != ""
     if bad.any():
         ctx.report("MAP-DATE", Severity.ERROR, "date cannot be converted to ISO 8601", mask=bad, values=values,
@@ -132,8 +132,8 @@ def iso_datetime(ctx: MappingContext, params: dict, var) -> pd.Series:
     if not params.get("time"):
         return dates
     times = ctx.column(params["time"])
-    iso_times = on_distinct(times, lambda s: s.map(lambda v: parse_time(v)[0]))
-    bad = on_distinct(times, lambda s: s.map(lambda v: parse_time(v)[1] != ""))
+    iso_times, bad = on_distinct_each(times, [lambda s: s.map(lambda v: parse_time(v)[0]),
+                                              lambda s: s.map(lambda v: parse_time(v)[1] != "")])
     if bad.any():
         ctx.report("MAP-TIME", Severity.ERROR, "time cannot be converted to ISO 8601", mask=bad, values=times,
                    column=params["time"], fix="correct the time (HH:MM) in the EDC")
@@ -253,8 +253,12 @@ def when(ctx: MappingContext, params: dict, var) -> pd.Series:
     """First matching case wins: cases [{column|variable: X, equals|in|not_empty: ..., value: V}]."""
     result = ctx.blank(params.get("default", "") if var.type != "Num" else np.nan)
     decided = pd.Series(False, index=ctx.src.index)
+    upper: dict[tuple[str, str], pd.Series] = {}      # cases often test the same input
     for case in params["cases"]:
-        values = on_distinct(ctx.value(case), _upper_text)
+        key = ("column", str(case["column"])) if "column" in case else ("variable", str(case.get("variable")))
+        if key not in upper or "variable" not in case and "column" not in case:
+            upper[key] = on_distinct(ctx.value(case), _upper_text)
+        values = upper[key]
         if "equals" in case:
             hit = values == str(case["equals"]).upper()
         elif "in" in case:

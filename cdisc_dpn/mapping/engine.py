@@ -448,18 +448,26 @@ class MappingEngine:
                     else:
                         w.out[var.name] = w.out[var.name].where(w.out[var.name].notna(), "")
 
-    def _sort(self, w: _Work) -> None:
+    def _sort(self, w: _Work, sorted_by: list[str] | None = None) -> list[str]:
+        """Rows in spec sort order; returns the keys sorted by. `sorted_by`: the keys of an earlier
+        sort, when only dataset-phase variables changed since (a stable sort by the same keys, none
+        of them recomputed, leaves the rows where they are)."""
         keys = [k for k in w.spec.sort if k in w.out.columns]
+        if sorted_by is not None and keys == sorted_by:
+            _ordered, phases = computation_order(w.spec)
+            if all(phases.get(k) != DATASET for k in keys):
+                return keys
         if not keys or w.out.empty:
-            return
+            return keys
         positions = sort_positions(w.out, keys)
         plain = pd.RangeIndex(len(w.out))
         if np.array_equal(positions, plain) and all(isinstance(f.index, pd.RangeIndex) and f.index.equals(plain)
                                                     for f in (w.out, w.src, w.supp)):
-            return                            # already in order (the second sort, after dataset variables)
+            return keys                       # already in order
         w.out = w.out.take(positions).reset_index(drop=True)
         w.src = w.src.take(positions).reset_index(drop=True)
         w.supp = w.supp.take(positions).reset_index(drop=True)
+        return keys
 
     def _finish(self, w: _Work) -> None:
         if w.spec.source.generator is not None:
@@ -467,10 +475,10 @@ class MappingEngine:
             if w.failed:
                 return
         self._derived_records(w)
-        self._sort(w)
+        keys = self._sort(w)
         self._compute(w, DATASET)
         self._qualifiers(w, DATASET)
-        self._sort(w)
+        self._sort(w, sorted_by=keys)
         out = pd.DataFrame(index=w.out.index)
         for var in sorted(w.spec.variables, key=lambda v: v.order):
             col = w.out[var.name] if var.name in w.out.columns else pd.Series(index=w.out.index, dtype=object)

@@ -40,9 +40,11 @@ class _Rows:
     each as long as `numbers`) instead of `rows`."""
 
     def __init__(self, header: list[str], rows: list[list[str]] | None, numbers: list[int],
-                 notices: list[Finding] | None = None, columns: list[list[str]] | None = None):
+                 notices: list[Finding] | None = None, columns: list[list[str]] | None = None,
+                 text_shared: bool = False):
         self.header, self.rows, self.numbers, self.notices = header, rows, numbers, notices or []
         self.columns = columns
+        self.text_shared = text_shared      # one object per distinct text already (RawTable skips that work)
 
 
 def _blank(record: list[str]) -> bool:
@@ -179,8 +181,9 @@ def read_csv(path: Path, form: FormSpec) -> _Rows:
         header, columns = fast
         _check_csv_header(header, path, form)
         first = form.header_row + 1
+        # pandas' C parser boxes each distinct text of a column once (per chunk): already shared
         return _Rows(header, None, list(range(first, first + (len(columns[0]) if columns else 0))), notices,
-                     columns=columns)
+                     columns=columns, text_shared=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=form.delimiter)
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -313,7 +316,8 @@ def _table(form: FormSpec, path: Path, rows: _Rows) -> RawTable:
             pd.DataFrame(columns=header, dtype=object)
     frame[SOURCE_FILE] = path.name
     frame[SOURCE_ROW] = rows.numbers
-    return RawTable(form.name, path, frame.reset_index(drop=True), rows.notices)
+    return RawTable(form.name, path, frame.reset_index(drop=True), rows.notices,
+                    text_shared=rows.text_shared and rows.columns is not None)
 
 
 def read_form(raw_dir: Path, form: FormSpec, declared: tuple[str, ...] = ()) -> RawTable:

@@ -31,14 +31,15 @@ class RawTable:
     frame: pd.DataFrame
     notices: list[Finding] = field(default_factory=list)
     rows: int | None = None          # set once the frame is released: the number of rows it had
+    text_shared: bool = False        # the reader already made one object per distinct text (C parser)
 
     def __post_init__(self) -> None:
-        self.frame = shared_text(self.frame)
+        self.frame = shared_text(self.frame, only_new_objects=self.text_shared)
 
     def released(self) -> "RawTable":
         """The same form without its cells (file, rows and notices stay): raw tables are not needed
         once the ledger is built, and at 14,000 subjects they are the largest frames of a run."""
-        return RawTable(self.form, self.path, self.frame.iloc[0:0], self.notices, len(self))
+        return RawTable(self.form, self.path, self.frame.iloc[0:0], self.notices, len(self), text_shared=True)
 
     @property
     def data_columns(self) -> list[str]:
@@ -48,13 +49,18 @@ class RawTable:
         return len(self.frame) if self.rows is None else self.rows
 
 
-def shared_text(frame: pd.DataFrame) -> pd.DataFrame:
+def shared_text(frame: pd.DataFrame, only_new_objects: bool = False) -> pd.DataFrame:
     """The frame with one string object per distinct text of each text column (same values, same
     dtypes). A reader makes a new object per cell; shared objects hash once and compare by
     identity, so every later grouping, sort and lookup on raw text is several times faster, and
-    a column of a few distinct values costs a pointer per row instead of a string per row."""
+    a column of a few distinct values costs a pointer per row instead of a string per row.
+
+    `only_new_objects`: the object columns are shared already (pandas' C parser boxes each distinct
+    text once); only the columns that are not object-typed yet (provenance) become so."""
     out = None
     for position, name in enumerate(frame.columns):
+        if only_new_objects and frame.dtypes.iloc[position] == object:
+            continue
         values = frame.iloc[:, position].to_numpy()
         if values.dtype != object or len(values) < 2 or infer_dtype(values, skipna=True) != "string":
             continue
