@@ -1,5 +1,5 @@
 # Two commands for a new user: `make run` and `make test`.
-# Every install goes through requirements.txt (exact versions); `make lock` refreshes it.
+# Every install goes through requirements.txt (exact versions with their file hashes); `make lock` refreshes it.
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -18,7 +18,8 @@ OUT    ?= build/release-dpn
 $(STAMP): setup.cfg pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cdisc-dpn needs Python 3.11 or newer: rm -rf .venv; make PYTHON=/path/to/python3.11")'
-	$(BIN)/python -m pip install --quiet "$$(grep -E '^pip==' $(LOCK))"
+	awk '/^pip==/{p=1} p{print} p && !/\\$$/{exit}' $(LOCK) > $(VENV)/pip-lock.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/pip-lock.txt
 	$(BIN)/python -m pip install --quiet -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
@@ -45,7 +46,7 @@ bench: $(STAMP)
 # `make lock UPGRADE=--upgrade` moves every package to its newest allowed version.
 lock: $(STAMP)
 	printf '%s\n' $(LOCK_TOOLS) | $(BIN)/uv pip compile setup.cfg - --extra test --universal \
-	    --python-version 3.11 --no-annotate --custom-compile-command 'make lock' --quiet -o $(LOCK) $(UPGRADE)
+	    --python-version 3.11 --no-annotate --generate-hashes --custom-compile-command 'make lock' --quiet -o $(LOCK) $(UPGRADE)
 
 # Fails when setup.cfg and the lock disagree (also checked by tests/test_lock.py).
 lock-check: $(STAMP)

@@ -21,12 +21,24 @@ def _declared() -> list[Requirement]:
     return [Requirement(line) for line in (ln.strip() for ln in lines) if line]
 
 
-def _pins(environment: dict) -> dict[str, str]:
-    pins: dict[str, str] = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+def _entries() -> list[tuple[str, list[str]]]:
+    """(requirement, its --hash values) per entry; an entry continues over lines ending in a backslash."""
+    text = (ROOT / "requirements.txt").read_text().replace("\\\n", " ")
+    entries = []
+    for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
+        requirement, *options = line.split(" --hash=")
+        entries.append((requirement.strip(), [o.strip() for o in options]))
+    return entries
+
+
+def _pins(environment: dict) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for entry in _entries():
+        line, hashes = entry
+        assert hashes, f"requirements.txt: {line!r} has no --hash (the lock holds the file hashes pip checks)"
         req = Requirement(line)
         if req.marker is not None and not req.marker.evaluate(environment):
             continue
