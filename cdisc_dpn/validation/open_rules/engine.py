@@ -38,6 +38,20 @@ ACROSS_ROWS = {"is_unique_set", "is_not_unique_set", "is_unique_relationship", "
                "is_not_ordered_subset_of", "shares_no_elements_with"}
 
 
+def _match_keys(view, match: dict) -> tuple[list[str], list[str]]:
+    """A Match Datasets entry's keys as (this dataset's columns, the other dataset's columns); a key is
+    one name for both sides or a {Left, Right} pair."""
+    left, right = [], []
+    for k in match.get("Keys") or []:
+        if isinstance(k, dict):
+            left.append(view.resolve(k["Left"]))
+            right.append(k["Right"])
+        else:
+            left.append(view.resolve(k))
+            right.append(k)
+    return left, right
+
+
 def _operators(node: Any) -> list[str]:
     if isinstance(node, dict):
         out = [node["operator"]] if "operator" in node else []
@@ -248,14 +262,7 @@ class _KeyedJoin(Columns):
         for m in rule.match_datasets:
             name = str(m["Name"]).upper()
             other = _match_frame(view.study, name)
-            left_keys, right_keys = [], []
-            for k in m.get("Keys") or []:
-                if isinstance(k, dict):
-                    left_keys.append(view.resolve(k["Left"]))
-                    right_keys.append(k["Right"])
-                else:
-                    left_keys.append(view.resolve(k))
-                    right_keys.append(k)
+            left_keys, right_keys = _match_keys(view, m)
             where = {c[0]: c for c in columns}
             for k in left_keys:
                 if k not in where:
@@ -354,14 +361,7 @@ def _join(view: View, rule: OpenRule, needed: frozenset[str] | None = None
             frame = pd.concat([frame, wide[[c for c in wide.columns if c not in frame.columns]]], axis=1)
             continue
         other = _match_frame(view.study, name)
-        left_keys, right_keys = [], []
-        for k in m.get("Keys") or []:
-            if isinstance(k, dict):
-                left_keys.append(view.resolve(k["Left"]))
-                right_keys.append(k["Right"])
-            else:
-                left_keys.append(view.resolve(k))
-                right_keys.append(k)
+        left_keys, right_keys = _match_keys(view, m)
         for k in left_keys:
             if k not in frame.columns:
                 raise Absent(k)
